@@ -1,0 +1,36 @@
+# The two entry points of the README: `make run` and `make test`.
+SWIFT ?= swift
+CONFIG ?= etc/minimal.yaml
+
+.PHONY: deps build release run test unit-test vm-test bench generate check-generated clean
+
+deps:
+	bash scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Builds in release and starts the relay on the minimal example config.
+run: release
+	./.build/release/hyper-derp --config $(CONFIG)
+
+# Every test: unit and loopback integration tests, generated-file drift, and
+# the kernel TLS tests inside a throw-away VM.
+test: deps
+	$(SWIFT) build
+	$(SWIFT) build -c release
+	$(SWIFT) test
+	bash Tests/vm/run-vm-tests.sh
+
+# Regenerates docs/config-reference.md and completions/ from the schema.
+generate: build
+	./.build/debug/hdctl generate --out .
+
+bench: release
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+// Hyper-DERP for Swift. Layout (one concern per target):
+//   C shims:     CYAML (libyaml), CSodium (libsodium), CURing (liburing 2.3 + helpers),
+//                CTLS (OpenSSL macros, kTLS setsockopt), CSys (_GNU_SOURCE glibc: affinity, cpus)
+//   Libraries:   HDConfig (schema, YAML loader, validation, CLI overrides)
+//                HDProtocol (DERP wire format, keys, NaCl box handshake; shared by server and client)
+//                HDTLS (OpenSSL memory-BIO sessions, kTLS key install)
+//                HDClient (DERP client for tests, hdctl and hd-bench)
+//                HDRelay (io_uring data plane, workers, lifecycle)
+//                HDMetrics (metrics/health/debug HTTP server, off the data plane)
+//                HDOps (doctor, topology, recommend, sysctl tuning; injectable root)
+//   Executables: hyper-derp (daemon), hdctl (ops tool), hd-bench (load generator)
+import PackageDescription
+
+// Our own targets: Swift 6 language mode, warnings are errors.
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
+let package = Package(
+  name: "hyper-derp",
+  products: [
+    .executable(name: "hyper-derp", targets: ["hyper-derp"]),
+    .executable(name: "hdctl", targets: ["hdctl"]),
+    .executable(name: "hd-bench", targets: ["hd-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+  ],
+  targets: [
+    .systemLibrary(name: "CYAML", path: "Sources/CYAML"),
+    .systemLibrary(name: "CSodium", path: "Sources/CSodium"),
+    .target(name: "CURing", path: "Sources/CURing", linkerSettings: [.linkedLibrary("uring")]),
+    .target(name: "CTLS", path: "Sources/CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+    .target(name: "CSys", path: "Sources/CSys"),
+
+    .target(name: "HDConfig", dependencies: ["CYAML", "CSys", "CTLS"], swiftSettings: strict),
+    .target(name: "HDProtocol", dependencies: ["CSodium"], swiftSettings: strict),
+    .target(name: "HDTLS", dependencies: ["CTLS", "HDProtocol"], swiftSettings: strict),
+    .target(name: "HDClient", dependencies: ["HDProtocol", "HDTLS", "CSys"], swiftSettings: strict),
+    .target(name: "HDRelay", dependencies: ["HDConfig", "HDProtocol", "HDTLS", "CURing", "CSys"], swiftSettings: strict),
+    .target(name: "HDMetrics", dependencies: ["HDRelay", "HDTLS", "HDConfig", "CSys"], swiftSettings: strict),
+    .target(name: "HDOps", dependencies: ["HDConfig", "CSys", "CURing"], swiftSettings: strict),
+
+    .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDRelay", "HDMetrics"], swiftSettings: strict),
+    .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDOps", "HDClient"], swiftSettings: strict),
+    .executableTarget(name: "hd-bench", dependencies: ["HDClient", "HDProtocol", "CURing", "CSys",
+      .product(name: "Histogram", package: "hdrhistogram-swift")], swiftSettings: strict),
+
+    .testTarget(name: "HDConfigTests", dependencies: ["HDConfig"], swiftSettings: strict),
+    .testTarget(name: "HDProtocolTests", dependencies: ["HDProtocol"], swiftSettings: strict),
+    .testTarget(name: "HDRelayTests", dependencies: ["HDRelay", "HDClient", "HDConfig", "HDProtocol", "CSys"], swiftSettings: strict),
+    .testTarget(name: "HDTLSTests", dependencies: ["HDTLS", "HDClient"], swiftSettings: strict),
+    .testTarget(name: "HDOpsTests", dependencies: ["HDOps"], swiftSettings: strict),
+    .testTarget(name: "HDMetricsTests", dependencies: ["HDMetrics", "HDRelay", "HDClient"], swiftSettings: strict),
+    .testTarget(name: "HDBenchTests", dependencies: ["HDClient", "HDRelay"], swiftSettings: strict),
+  ]
+)

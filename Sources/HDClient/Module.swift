@@ -1,0 +1,1 @@
+// HDClient module: see Package.swift for what lives here.

@@ -1,0 +1,1 @@
+// HDConfig module: see Package.swift for what lives here.

@@ -1,0 +1,1 @@
+// HDMetrics module: see Package.swift for what lives here.

@@ -1,0 +1,1 @@
+// HDOps module: see Package.swift for what lives here.

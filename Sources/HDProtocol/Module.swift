@@ -1,0 +1,1 @@
+// HDProtocol module: see Package.swift for what lives here.

@@ -1,0 +1,1 @@
+// HDRelay module: see Package.swift for what lives here.

@@ -1,0 +1,1 @@
+// HDTLS module: see Package.swift for what lives here.

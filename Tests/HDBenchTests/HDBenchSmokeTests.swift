@@ -1,0 +1,6 @@
+import XCTest
+@testable import HDClient
+
+final class HDBenchSmokeTests: XCTestCase {
+  func testModuleLinks() throws {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import HDConfig
+
+final class HDConfigSmokeTests: XCTestCase {
+  func testModuleLinks() throws {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import HDMetrics
+
+final class HDMetricsSmokeTests: XCTestCase {
+  func testModuleLinks() throws {}
+}

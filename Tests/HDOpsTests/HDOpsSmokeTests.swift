@@ -1,0 +1,6 @@
+import XCTest
+@testable import HDOps
+
+final class HDOpsSmokeTests: XCTestCase {
+  func testModuleLinks() throws {}
+}

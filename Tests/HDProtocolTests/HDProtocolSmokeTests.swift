@@ -1,0 +1,6 @@
+import XCTest
+@testable import HDProtocol
+
+final class HDProtocolSmokeTests: XCTestCase {
+  func testModuleLinks() throws {}
+}

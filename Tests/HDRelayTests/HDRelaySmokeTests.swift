@@ -1,0 +1,6 @@
+import XCTest
+@testable import HDRelay
+
+final class HDRelaySmokeTests: XCTestCase {
+  func testModuleLinks() throws {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import HDTLS
+
+final class HDTLSSmokeTests: XCTestCase {
+  func testModuleLinks() throws {}
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Hyper-DERP needs to build, test and benchmark,
+# only when something is missing (so `make run`/`make test` stay fast on a
+# machine that has them). Needs root (CI and the dev machines run as root).
+set -euo pipefail
+PKGS=(liburing-dev libssl-dev libsodium-dev libyaml-dev pkg-config iperf3 openssl procps iproute2
+      qemu-system-x86 busybox-static kmod cpio lz4 python3)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Prometheus text-format parser used by the metrics tests.
+python3 -c 'import prometheus_client' 2>/dev/null || pip install -q prometheus_client
