@@ -1,0 +1,158 @@
+// The typed configuration every component reads. Plain values only: the schema
+// (ConfigSchema.swift) is what knows YAML keys, CLI flags, ranges and docs, and
+// it maps onto these fields. Defaults here must equal the schema's defaults
+// (a test checks that).
+
+/// How the DERP port uses kernel TLS.
+public enum KTLSMode: String, Sendable, CaseIterable {
+  /// Userspace handshake, then kernel TLS when the kernel has the module.
+  case auto
+  /// Refuse to start without kernel TLS (the C++ server's behaviour).
+  case required
+  /// Always encrypt in userspace.
+  case off
+}
+
+/// Log verbosity, ordered from most to least verbose.
+public enum LogLevel: String, Sendable, CaseIterable, Comparable {
+  case trace, debug, info, warning, error, critical, off
+
+  /// Accepts the canonical names plus `warn`, the C++ server's spelling.
+  public init?(configValue: String) {
+    if configValue == "warn" {
+      self = .warning
+      return
+    }
+    self.init(rawValue: configValue)
+  }
+
+  private var rank: Int {
+    switch self {
+    case .trace: return 0
+    case .debug: return 1
+    case .info: return 2
+    case .warning: return 3
+    case .error: return 4
+    case .critical: return 5
+    case .off: return 6
+    }
+  }
+
+  public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// Log line format on stderr.
+public enum LogFormat: String, Sendable, CaseIterable {
+  case text, json
+}
+
+/// The metrics/health/debug HTTP server.
+public struct MetricsConfig: Sendable, Equatable {
+  /// 0 = metrics server off.
+  public var port: Int
+  /// IP literals to listen on; empty = all addresses.
+  public var bind: [String]
+  public var tlsCert: String?
+  public var tlsKey: String?
+  /// Serves /debug/workers and /debug/peers (exposes peer public keys).
+  public var debugEndpoints: Bool
+
+  public init(
+    port: Int = 0, bind: [String] = [], tlsCert: String? = nil, tlsKey: String? = nil,
+    debugEndpoints: Bool = false
+  ) {
+    self.port = port
+    self.bind = bind
+    self.tlsCert = tlsCert
+    self.tlsKey = tlsKey
+    self.debugEndpoints = debugEndpoints
+  }
+}
+
+/// Meshing with the other relays of a region.
+public struct MeshConfig: Sendable, Equatable {
+  /// File holding the shared mesh secret (64 hex chars).
+  public var keyFile: String?
+  /// Other relays, `host[:port]` or URLs.
+  public var peers: [String]
+
+  public init(keyFile: String? = nil, peers: [String] = []) {
+    self.keyFile = keyFile
+    self.peers = peers
+  }
+}
+
+/// External admission controller for clients.
+public struct VerifyClientsConfig: Sendable, Equatable {
+  public var url: String?
+  /// Admit clients when the controller cannot be reached.
+  public var failOpen: Bool
+
+  public init(url: String? = nil, failOpen: Bool = false) {
+    self.url = url
+    self.failOpen = failOpen
+  }
+}
+
+/// The effective configuration after built-in defaults, the YAML file and CLI flags.
+public struct Config: Sendable, Equatable {
+  /// DERP listen port (TCP).
+  public var port: Int
+  /// IP literals the DERP port listens on; empty = all addresses.
+  public var bind: [String]
+  /// Data-plane threads; 0 = one per CPU this process may run on.
+  public var workers: Int
+  /// Worker i is pinned to pinCores[i]; empty = no pinning.
+  public var pinCores: [Int]
+  /// SO_SNDBUF and SO_RCVBUF per peer socket; 0 = kernel default.
+  public var sockbufBytes: Int
+  /// New connections per second; 0 = unlimited.
+  public var maxAcceptRatePerSecond: Int
+  public var sqpoll: Bool
+  public var tlsCert: String?
+  public var tlsKey: String?
+  public var ktls: KTLSMode
+  public var logLevel: LogLevel
+  public var logFormat: LogFormat
+  /// Per-peer receive budget; 0 = off.
+  public var peerRateLimitBytesPerSecond: Int64
+  /// The server's private DERP key file; nil = a new key at each start.
+  public var keyFile: String?
+  /// UDP STUN responder port; 0 = off.
+  public var stunPort: Int
+  public var mesh: MeshConfig
+  public var verifyClients: VerifyClientsConfig
+  public var metrics: MetricsConfig
+
+  public init(
+    port: Int = 3340, bind: [String] = [], workers: Int = 0, pinCores: [Int] = [],
+    sockbufBytes: Int = 0, maxAcceptRatePerSecond: Int = 0, sqpoll: Bool = false,
+    tlsCert: String? = nil, tlsKey: String? = nil, ktls: KTLSMode = .auto,
+    logLevel: LogLevel = .info, logFormat: LogFormat = .text,
+    peerRateLimitBytesPerSecond: Int64 = 0, keyFile: String? = nil, stunPort: Int = 0,
+    mesh: MeshConfig = MeshConfig(), verifyClients: VerifyClientsConfig = VerifyClientsConfig(),
+    metrics: MetricsConfig = MetricsConfig()
+  ) {
+    self.port = port
+    self.bind = bind
+    self.workers = workers
+    self.pinCores = pinCores
+    self.sockbufBytes = sockbufBytes
+    self.maxAcceptRatePerSecond = maxAcceptRatePerSecond
+    self.sqpoll = sqpoll
+    self.tlsCert = tlsCert
+    self.tlsKey = tlsKey
+    self.ktls = ktls
+    self.logLevel = logLevel
+    self.logFormat = logFormat
+    self.peerRateLimitBytesPerSecond = peerRateLimitBytesPerSecond
+    self.keyFile = keyFile
+    self.stunPort = stunPort
+    self.mesh = mesh
+    self.verifyClients = verifyClients
+    self.metrics = metrics
+  }
+
+  /// True when the DERP port serves TLS.
+  public var tlsEnabled: Bool { tlsCert != nil && tlsKey != nil }
+}

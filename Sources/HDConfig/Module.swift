@@ -1,1 +1,0 @@
-// HDConfig module: see Package.swift for what lives here.
