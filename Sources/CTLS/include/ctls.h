@@ -1,11 +1,60 @@
 // OpenSSL 3.0 for Swift: the library headers plus one-line wrappers for the
 // macros Swift cannot import, and the kernel TLS (kTLS) socket options.
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <openssl/pem.h>
 #include <openssl/bio.h>
 #include <openssl/rand.h>
 #include <openssl/kdf.h>
+#include <openssl/core_names.h>
+
+// ---- OpenSSL macros (SSL_ctrl / BIO_ctrl behind the scenes) ----
+int ctls_ctx_set_min_proto_version(SSL_CTX *ctx, int version);
+int ctls_ctx_set_max_proto_version(SSL_CTX *ctx, int version);
+void ctls_ctx_set_read_ahead(SSL_CTX *ctx, int on);
+long ctls_ctx_set_session_cache_off(SSL_CTX *ctx);
+/// Appends `cert` (reference taken) to the chain of the context's current certificate.
+int ctls_ctx_add1_chain_cert(SSL_CTX *ctx, X509 *cert);
+/// No session tickets, no renegotiation, server cipher order.
+uint64_t ctls_ctx_set_server_options(SSL_CTX *ctx);
+uint64_t ctls_ctx_set_client_options(SSL_CTX *ctx);
+int ctls_set_tlsext_host_name(SSL *ssl, const char *name);
+void ctls_set_msg_callback_arg(SSL *ssl, void *arg);
+/// `BIO_set_mem_eof_return(bio, -1)`: an empty memory BIO means "retry", not EOF.
+void ctls_bio_set_mem_retry_on_empty(BIO *bio);
+size_t ctls_bio_pending(BIO *bio);
+/// The certificate chain the peer sent (leaf first on the client side); not owned.
+STACK_OF(X509) *ctls_get_peer_cert_chain(const SSL *ssl);
+int ctls_x509_stack_count(STACK_OF(X509) *stack);
+X509 *ctls_x509_stack_value(STACK_OF(X509) *stack, int index);
+/// X509 subject common name into `out` (NUL-terminated); returns its length or -1.
+int ctls_x509_common_name(X509 *cert, char *out, int capacity);
+/// Serial number as a small integer; -1 when it is negative or does not fit 63 bits.
+int64_t ctls_x509_serial(X509 *cert);
+/// 1 when the private key matches the certificate (SSL_CTX_check_private_key).
+int ctls_ctx_cert_key_match(SSL_CTX *ctx);
+
+// ---- kernel TLS (linux/tls.h): setsockopt helpers ----
+/// SOL_TCP TCP_ULP "tls". 0 or -errno.
+int ctls_ktls_attach_ulp(int fd);
+/// SOL_TLS TLS_TX (tx != 0) or TLS_RX with an AES-GCM key of 16 or 32 bytes.
+/// `tlsVersion` is 0x0303 or 0x0304; `iv` 8 bytes, `salt` 4, `recSeq` 8 big-endian.
+/// 0 or -errno (-EINVAL for a bad key length).
+int ctls_ktls_install_aes_gcm(int fd, int tx, uint16_t tlsVersion, const uint8_t *key, size_t keyBytes,
+                              const uint8_t *iv, const uint8_t *salt, const uint8_t *recSeq);
+/// recvmsg with a TLS_GET_RECORD_TYPE control message: reads one record's
+/// plaintext into buf and stores its content type (23 data, 21 alert, 22
+/// handshake) in *recordType. Returns bytes read, 0 at EOF, or -errno.
+ssize_t ctls_ktls_recv_record(int fd, void *buf, size_t len, uint8_t *recordType);
+/// sendmsg with TLS_SET_RECORD_TYPE: sends one record of `recordType`. Bytes sent or -errno.
+ssize_t ctls_ktls_send_record(int fd, const void *buf, size_t len, uint8_t recordType);
+/// The kernel's number for TLS 1.2 / 1.3 in crypto_info.version.
+uint16_t ctls_ktls_version_tls12(void);
+uint16_t ctls_ktls_version_tls13(void);
