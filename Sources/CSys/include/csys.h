@@ -3,3 +3,19 @@
 #pragma once
 #include <stdint.h>
 #include <sys/types.h>
+
+// --- CPU affinity (lifecycle/CPU owner) ---------------------------------
+// CPU lists cross the boundary as int arrays so Swift never touches cpu_set_t.
+// Every function returns a count >= 0 or -errno.
+
+/// CPUs the thread `tid` may run on (0 = calling thread), written to `cpus`
+/// (up to `max`, ascending). Returns how many were written.
+int csys_sched_getaffinity(pid_t tid, int *cpus, int max);
+/// Pins the POSIX thread `thread` to the `count` CPUs in `cpus`.
+int csys_pthread_setaffinity(unsigned long thread, const int *cpus, int count);
+/// CPUs the POSIX thread `thread` may run on.
+int csys_pthread_getaffinity(unsigned long thread, int *cpus, int max);
+/// Kernel thread id of the calling thread (for /proc/self/task/<tid>).
+pid_t csys_gettid(void);
+/// CPU the calling thread is running on right now.
+int csys_sched_getcpu(void);
