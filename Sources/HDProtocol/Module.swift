@@ -1,1 +1,0 @@
-// HDProtocol module: see Package.swift for what lives here.

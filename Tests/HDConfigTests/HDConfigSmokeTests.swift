@@ -1,6 +1,0 @@
-import XCTest
-@testable import HDConfig
-
-final class HDConfigSmokeTests: XCTestCase {
-  func testModuleLinks() throws {}
-}

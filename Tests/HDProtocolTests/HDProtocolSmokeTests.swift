@@ -1,6 +1,0 @@
-import XCTest
-@testable import HDProtocol
-
-final class HDProtocolSmokeTests: XCTestCase {
-  func testModuleLinks() throws {}
-}
