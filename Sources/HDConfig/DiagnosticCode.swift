@@ -53,6 +53,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
   case keyCertificateMismatch = "KEY_CERTIFICATE_MISMATCH"
   case certificateExpired = "CERTIFICATE_EXPIRED"
   case certificateExpiringSoon = "CERTIFICATE_EXPIRING_SOON"
+  case keyFileInvalid = "KEY_FILE_INVALID"
 
   // Facts of the host the check runs on (warnings, marked host-specific).
   case hostCPUOffline = "HOST_CPU_OFFLINE"

@@ -1,0 +1,165 @@
+// THE schema: every configuration key of the reference, exactly once. Parsing,
+// validation, CLI flags, --print-config, `hdctl explain`, completions and
+// docs/config-reference.md are all derived from this table.
+
+public enum ConfigSchema {
+  public static let keys: [ConfigKeySpec] = [
+    ConfigKeySpec(
+      "port", flag: "--port", type: .integer(1...65535), defaultDescription: "3340",
+      rangeDescription: "1–65535", lineage: .cxxCompatible,
+      doc: "DERP listen port (TCP). Production uses 443.",
+      read: { .integer(Int64($0.port)) }, write: { $0.port = Int($1.integerValue) }),
+    ConfigKeySpec(
+      "bind", flag: "--bind", type: .ipList,
+      defaultDescription: "all addresses (IPv4 and, where the host has it, IPv6)",
+      rangeDescription: "valid IPv4/IPv6 literals", lineage: .new,
+      doc: "Addresses the DERP port listens on. The C++ server is IPv4-only on 0.0.0.0.",
+      read: { .strings($0.bind) }, write: { $0.bind = $1.stringsValue }),
+    ConfigKeySpec(
+      "workers", flag: "--workers", type: .integer(0...64), defaultDescription: "0",
+      rangeDescription: "0–64", lineage: .cxxCompatible,
+      doc: "Data-plane threads, each with its own io_uring loop; 0 = one per CPU this process may run on.",
+      read: { .integer(Int64($0.workers)) }, write: { $0.workers = Int($1.integerValue) }),
+    ConfigKeySpec(
+      "pin_cores", flag: "--pin-cores", deprecatedFlags: ["--pin-workers"], type: .cpuList(0...1023),
+      defaultDescription: "none", rangeDescription: "each 0–1023, distinct", lineage: .cxxCompatible,
+      doc: "Worker i is pinned to pin_cores[i]; the count must equal workers (with workers: 0 it sets the count).",
+      read: { .integers($0.pinCores) }, write: { $0.pinCores = $1.integersValue }),
+    ConfigKeySpec(
+      "sockbuf", flag: "--sockbuf", type: .integer(0...268_435_456), defaultDescription: "0",
+      rangeDescription: "0–268435456", unit: "bytes", lineage: .cxxCompatible,
+      doc: "SO_SNDBUF and SO_RCVBUF for every peer socket; 0 = kernel default.",
+      read: { .integer(Int64($0.sockbufBytes)) }, write: { $0.sockbufBytes = Int($1.integerValue) }),
+    ConfigKeySpec(
+      "max_accept_rate", flag: "--max-accept-rate", type: .integer(0...1_000_000),
+      defaultDescription: "0", rangeDescription: "0–1000000", unit: "connections/s",
+      lineage: .cxxCompatible,
+      doc: "New connections per second; over the limit a connection is closed at once and counted. 0 = unlimited.",
+      read: { .integer(Int64($0.maxAcceptRatePerSecond)) },
+      write: { $0.maxAcceptRatePerSecond = Int($1.integerValue) }),
+    ConfigKeySpec(
+      "sqpoll", flag: "--sqpoll", type: .boolean, defaultDescription: "false", lineage: .cxxCompatible,
+      doc: "io_uring SQPOLL mode: one kernel polling thread per worker; if the kernel refuses, the daemon says why.",
+      read: { .boolean($0.sqpoll) }, write: { $0.sqpoll = $1.booleanValue }),
+    ConfigKeySpec(
+      "tls_cert", flag: "--tls-cert", type: .path, defaultDescription: "none",
+      rangeDescription: "readable PEM chain", lineage: .cxxCompatible,
+      doc: "Certificate for the DERP port. Both tls_cert and tls_key, or neither.",
+      read: { .optional($0.tlsCert) }, write: { $0.tlsCert = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "tls_key", flag: "--tls-key", type: .path, defaultDescription: "none",
+      rangeDescription: "readable PEM key matching the cert", lineage: .cxxCompatible,
+      doc: "Private key for the DERP port.",
+      read: { .optional($0.tlsKey) }, write: { $0.tlsKey = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "ktls", flag: "--ktls",
+      type: .enumeration(KTLSMode.allCases.map(\.rawValue), aliases: [:]),
+      defaultDescription: "auto", rangeDescription: "auto, required, off", lineage: .new,
+      doc: "auto: kernel TLS when the kernel has it, else userspace (said once at startup); required: refuse without it; off: userspace.",
+      read: { .string($0.ktls.rawValue) }, write: { $0.ktls = KTLSMode(rawValue: $1.stringValue)! }),
+    ConfigKeySpec(
+      "log_level", flag: "--log-level",
+      type: .enumeration(
+        ["trace", "debug", "info", "warn", "error", "critical", "off"], aliases: ["warning": "warn"]),
+      defaultDescription: "info",
+      rangeDescription: "trace, debug, info, warn (alias warning), error, critical, off",
+      lineage: .cxxCompatible, doc: "Log verbosity.",
+      read: { .string($0.logLevel == .warning ? "warn" : $0.logLevel.rawValue) },
+      write: { $0.logLevel = LogLevel(configValue: $1.stringValue)! }),
+    ConfigKeySpec(
+      "log_format", flag: "--log-format",
+      type: .enumeration(LogFormat.allCases.map(\.rawValue), aliases: [:]),
+      defaultDescription: "text", rangeDescription: "text, json", lineage: .new,
+      doc: "Log line format on stderr (journald or a log shipper).",
+      read: { .string($0.logFormat.rawValue) }, write: { $0.logFormat = LogFormat(rawValue: $1.stringValue)! }),
+    ConfigKeySpec(
+      "peer_rate_limit", flag: "--peer-rate-limit", type: .integer(0...1_000_000_000_000),
+      defaultDescription: "0", rangeDescription: "0–10^12", unit: "bytes/s", lineage: .cxxCompatible,
+      doc: "Per-peer receive budget; over budget the relay stops reading that peer (TCP backpressure). 0 = off.",
+      read: { .integer($0.peerRateLimitBytesPerSecond) },
+      write: { $0.peerRateLimitBytesPerSecond = $1.integerValue }),
+    ConfigKeySpec(
+      "key_file", flag: "--key-file", type: .path, defaultDescription: "none", lineage: .new,
+      doc: "The server's private DERP key (privkey:<64 hex>); created with mode 0600 if missing.",
+      read: { .optional($0.keyFile) }, write: { $0.keyFile = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "stun_port", flag: "--stun-port", type: .integer(0...65535), defaultDescription: "0",
+      rangeDescription: "0–65535", lineage: .new, implemented: false,
+      doc: "UDP STUN binding responder (RFC 5389); production should enable it (3478). 0 = off.",
+      read: { .integer(Int64($0.stunPort)) }, write: { $0.stunPort = Int($1.integerValue) }),
+    ConfigKeySpec(
+      "mesh.key_file", flag: "--mesh-key-file", type: .path, defaultDescription: "none",
+      rangeDescription: "file with 64 hex chars", lineage: .new, implemented: false,
+      doc: "Shared mesh secret (derper's -mesh-psk-file); holders may use WatchConns, ClosePeer, ForwardPacket.",
+      read: { .optional($0.mesh.keyFile) }, write: { $0.mesh.keyFile = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "mesh.peers", flag: "--mesh-peer", type: .hostList, defaultDescription: "[]", lineage: .new,
+      implemented: false,
+      doc: "Other relays of the same region to mesh with (derper's -mesh-with); needs mesh.key_file.",
+      read: { .strings($0.mesh.peers) }, write: { $0.mesh.peers = $1.stringsValue }),
+    ConfigKeySpec(
+      "verify_clients.url", flag: "--verify-client-url", type: .url, defaultDescription: "none",
+      rangeDescription: "http(s) URL", lineage: .new, implemented: false,
+      doc: "Admission controller (derper/Headscale compatible): POST the node key, expect {\"Allow\":true}.",
+      read: { .optional($0.verifyClients.url) }, write: { $0.verifyClients.url = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "verify_clients.fail_open", flag: "--verify-client-fail-open", type: .boolean,
+      defaultDescription: "false", lineage: .new, implemented: false,
+      doc: "Admit clients when the controller cannot be reached.",
+      read: { .boolean($0.verifyClients.failOpen) }, write: { $0.verifyClients.failOpen = $1.booleanValue }),
+    ConfigKeySpec(
+      "metrics.port", flag: "--metrics-port", type: .integer(0...65535), defaultDescription: "0",
+      rangeDescription: "0–65535", lineage: .cxxCompatible,
+      doc: "HTTP server for /metrics, /health and (opt-in) /debug/*. 0 = off. Must differ from port.",
+      read: { .integer(Int64($0.metrics.port)) }, write: { $0.metrics.port = Int($1.integerValue) }),
+    ConfigKeySpec(
+      "metrics.bind", flag: "--metrics-bind", type: .ipList, defaultDescription: "all addresses",
+      rangeDescription: "valid IPv4/IPv6 literals", lineage: .new,
+      doc: "Where the metrics server listens (the C++ server always binds 0.0.0.0).",
+      read: { .strings($0.metrics.bind) }, write: { $0.metrics.bind = $1.stringsValue }),
+    ConfigKeySpec(
+      "metrics.tls_cert", flag: "--metrics-tls-cert", type: .path, defaultDescription: "none",
+      rangeDescription: "readable PEM chain", lineage: .cxxCompatible,
+      doc: "The metrics server's own certificate (HTTPS); pair with metrics.tls_key.",
+      read: { .optional($0.metrics.tlsCert) }, write: { $0.metrics.tlsCert = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "metrics.tls_key", flag: "--metrics-tls-key", type: .path, defaultDescription: "none",
+      rangeDescription: "readable PEM key matching the cert", lineage: .cxxCompatible,
+      doc: "The metrics server's private key.",
+      read: { .optional($0.metrics.tlsKey) }, write: { $0.metrics.tlsKey = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "metrics.debug_endpoints", flag: "--debug-endpoints", type: .boolean, defaultDescription: "false",
+      lineage: .cxxCompatible,
+      doc: "Serves /debug/workers and /debug/peers, which expose peer public keys; check-config warns when on.",
+      read: { .boolean($0.metrics.debugEndpoints) }, write: { $0.metrics.debugEndpoints = $1.booleanValue }),
+  ]
+
+  /// The row for a dotted key path.
+  public static func spec(forKey key: String) -> ConfigKeySpec? {
+    keys.first { $0.key == key }
+  }
+
+  /// The row whose flag (or deprecated flag) is `flag`.
+  public static func spec(forFlag flag: String) -> ConfigKeySpec? {
+    keys.first { $0.flag == flag || $0.deprecatedFlags.contains(flag) }
+  }
+
+  /// YAML sections (`metrics`, `mesh`, `verify_clients`) in schema order.
+  public static var sections: [String] {
+    var seen: [String] = []
+    for spec in keys {
+      if let section = spec.section, !seen.contains(section) { seen.append(section) }
+    }
+    return seen
+  }
+
+  /// Names allowed directly under `section` (nil = the root): keys and, at the root, sections.
+  public static func names(inSection section: String?) -> [String] {
+    var names: [String] = []
+    for spec in keys where spec.section == section {
+      names.append(spec.leafName)
+    }
+    if section == nil { names += sections }
+    return names
+  }
+}

@@ -1,0 +1,81 @@
+// What this machine says about CPUs and socket buffer limits, read from an
+// injectable root so tests can use fixture /sys and /proc trees.
+
+public struct HostFacts: Sendable, Equatable {
+  /// CPUs listed in /sys/devices/system/cpu/online; nil when unknown.
+  public var onlineCPUs: Set<Int>?
+  /// For each CPU, the SMT siblings sharing its physical core (itself included).
+  public var smtSiblings: [Int: Set<Int>]
+  /// net.core.rmem_max and wmem_max; nil when unknown.
+  public var rmemMaxBytes: Int?
+  public var wmemMaxBytes: Int?
+
+  public init(
+    onlineCPUs: Set<Int>? = nil, smtSiblings: [Int: Set<Int>] = [:], rmemMaxBytes: Int? = nil,
+    wmemMaxBytes: Int? = nil
+  ) {
+    self.onlineCPUs = onlineCPUs
+    self.smtSiblings = smtSiblings
+    self.rmemMaxBytes = rmemMaxBytes
+    self.wmemMaxBytes = wmemMaxBytes
+  }
+
+  /// Reads the facts under `root` ("/" for the real host).
+  public static func read(root: String = "/") -> HostFacts {
+    let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+    var facts = HostFacts()
+    facts.onlineCPUs = FileAccess.readText(base + "/sys/devices/system/cpu/online").flatMap(parseCPUList)
+    for cpu in (facts.onlineCPUs ?? []).sorted() {
+      let topology = base + "/sys/devices/system/cpu/cpu\(cpu)/topology/"
+      // core_cpus_list is the current name; thread_siblings_list the older one.
+      let text = FileAccess.readText(topology + "core_cpus_list")
+        ?? FileAccess.readText(topology + "thread_siblings_list")
+      if let siblings = text.flatMap(parseCPUList) { facts.smtSiblings[cpu] = siblings }
+    }
+    facts.rmemMaxBytes = FileAccess.readText(base + "/proc/sys/net/core/rmem_max").flatMap(parseInt)
+    facts.wmemMaxBytes = FileAccess.readText(base + "/proc/sys/net/core/wmem_max").flatMap(parseInt)
+    return facts
+  }
+
+  private static func parseInt(_ text: String) -> Int? {
+    Int(text.trimmingCharacters(in: " \n\t"))
+  }
+
+  /// Parses the kernel's cpulist format: "0-3,5,7-8".
+  public static func parseCPUList(_ text: String) -> Set<Int>? {
+    let trimmed = text.trimmingCharacters(in: " \n\t")
+    var cpus: Set<Int> = []
+    if trimmed.isEmpty { return cpus }
+    for part in trimmed.split(separator: ",") {
+      let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+      guard bounds.count <= 2, let low = Int(bounds[0]), let high = Int(bounds.last!), low <= high,
+        high - low < 65536
+      else { return nil }
+      cpus.formUnion(low...high)
+    }
+    return cpus
+  }
+
+  /// Formats CPUs back to the kernel's compact list form.
+  public static func formatCPUList(_ cpus: Set<Int>) -> String {
+    var ranges: [String] = []
+    var run: (Int, Int)?
+    for cpu in cpus.sorted() {
+      if let (low, high) = run, cpu == high + 1 {
+        run = (low, cpu)
+        continue
+      }
+      if let (low, high) = run { ranges.append(low == high ? "\(low)" : "\(low)-\(high)") }
+      run = (cpu, cpu)
+    }
+    if let (low, high) = run { ranges.append(low == high ? "\(low)" : "\(low)-\(high)") }
+    return ranges.joined(separator: ",")
+  }
+}
+
+extension String {
+  func trimmingCharacters(in set: String) -> String {
+    let skip = Set(set)
+    return String(self.drop(while: { skip.contains($0) }).reversed().drop(while: { skip.contains($0) }).reversed())
+  }
+}
