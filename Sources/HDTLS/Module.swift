@@ -1,1 +1,0 @@
-// HDTLS module: see Package.swift for what lives here.
