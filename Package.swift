@@ -33,7 +33,7 @@ let package = Package(
     .target(name: "CSys", path: "Sources/CSys"),
 
     .target(name: "HDConfig", dependencies: ["CYAML", "CSys", "CTLS"], swiftSettings: strict),
-    .target(name: "HDProtocol", dependencies: ["CSodium"], swiftSettings: strict),
+    .target(name: "HDProtocol", dependencies: ["CSodium"], exclude: ["README.md"], swiftSettings: strict),
     .target(name: "HDTLS", dependencies: ["CTLS", "HDProtocol"], swiftSettings: strict),
     .target(name: "HDClient", dependencies: ["HDProtocol", "HDTLS", "CSys"], swiftSettings: strict),
     .target(name: "HDRelay", dependencies: ["HDConfig", "HDProtocol", "HDTLS", "CURing", "CSys"], swiftSettings: strict),
@@ -47,6 +47,7 @@ let package = Package(
 
     .testTarget(name: "HDConfigTests", dependencies: ["HDConfig"], swiftSettings: strict),
     .testTarget(name: "HDProtocolTests", dependencies: ["HDProtocol"], swiftSettings: strict),
+    .testTarget(name: "HDClientTests", dependencies: ["HDClient", "HDProtocol"], swiftSettings: strict),
     .testTarget(name: "HDRelayTests", dependencies: ["HDRelay", "HDClient", "HDConfig", "HDProtocol", "CSys"], swiftSettings: strict),
     .testTarget(name: "HDTLSTests", dependencies: ["HDTLS", "HDClient"], swiftSettings: strict),
     .testTarget(name: "HDOpsTests", dependencies: ["HDOps"], swiftSettings: strict),

@@ -1,1 +1,0 @@
-// HDClient module: see Package.swift for what lives here.
