@@ -1,0 +1,52 @@
+// /debug/workers and /debug/peers (only with metrics.debug_endpoints: peer
+// keys and addresses are sensitive). Field meanings are in docs/metrics.md.
+import HDRelay
+
+enum DebugReports {
+  static func workers(_ metrics: CollectedMetrics) -> HTTPResponse {
+    let entries = metrics.workers.map { worker -> JSONText in
+      let stats = worker.index < metrics.perWorker.count ? metrics.perWorker[worker.index] : RelayStatsSnapshot()
+      return .object([
+        ("id", .integer(Int64(worker.index))),
+        ("thread_id", .integer(Int64(worker.threadID))),
+        ("pinned_core", worker.pinnedCore.map { .integer(Int64($0)) } ?? .null),
+        ("ring_flags", .string(worker.ringFlags)),
+        ("connections", .integer(Int64(worker.connections))),
+        ("peers", .integer(Int64(worker.peers))),
+        ("pool_bytes_in_use", .integer(Int64(worker.poolBytesInUse))),
+        ("recv_bytes", .unsigned(stats.bytesReceived)),
+        ("send_bytes", .unsigned(stats.bytesSent)),
+        ("recv_packets", .unsigned(stats.packetsReceived)),
+        ("send_packets", .unsigned(stats.packetsSent)),
+        ("send_drops", .unsigned(stats.dropped(.writeError))),
+        ("xfer_drops", .unsigned(stats.dropped(.xferRingFull))),
+        ("slab_exhausts", .unsigned(stats.dropped(.noMemory))),
+        ("packets_dropped", .unsigned(stats.packetsDropped.reduce(0) { $0 &+ $1.reduce(0, &+) })),
+        ("recv_enobufs", .unsigned(stats.recvBufferExhaustions)),
+        ("send_calls", .unsigned(stats.sendCalls)),
+      ])
+    }
+    return json(.object([("workers", .array(entries))]))
+  }
+
+  static func peers(_ peers: [PeerInfo]) -> HTTPResponse {
+    let entries = peers.map { peer -> JSONText in
+      .object([
+        ("key", .string(peer.key.hex)),
+        ("remote_address", .string(peer.remoteAddress)),
+        ("worker", .integer(Int64(peer.worker))),
+        ("transport", .string(peer.transport.label)),
+        ("preferred", .bool(peer.isPreferred)),
+        ("duplicate", .bool(peer.isDuplicate)),
+        ("active", .bool(peer.isActive)),
+        ("queued_packets", .integer(Int64(peer.queuedPackets))),
+        ("connected_seconds", .number(peer.connectedSeconds)),
+      ])
+    }
+    return json(.object([("count", .integer(Int64(peers.count))), ("peers", .array(entries))]))
+  }
+
+  private static func json(_ value: JSONText) -> HTTPResponse {
+    HTTPResponse(status: .ok, contentType: "application/json", body: Array((value.serialized + "\n").utf8))
+  }
+}

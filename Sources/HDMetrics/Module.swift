@@ -1,1 +1,0 @@
-// HDMetrics module: see Package.swift for what lives here.

@@ -1,0 +1,182 @@
+// The metrics/health/debug HTTP(S) server the daemon starts next to the relay.
+//
+//   let server = try MetricsServer(config: config, source: relay, build: BuildInfo(version: v), logger: log)
+//   try server.start()        // binds, then serves on its own thread; /health says "starting" (503)
+//   server.setReady()         // relay accepts: /health 200
+//   server.setDraining(true)  // shutdown began: /health 503 "draining"
+//   server.stop()             // joins the thread, closes every socket
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import HDConfig
+import HDRelay
+import Synchronization
+
+public final class MetricsServer: Sendable {
+  /// The metrics block of the configuration this server was made from.
+  public let config: MetricsConfig
+  private let source: any MetricsSource
+  private let build: BuildInfo
+  private let dataPlaneTLS: DataPlaneTLS
+  private let tls: MetricsTLSContext?
+  private let logger: Logger
+  private let settings: MetricsServerLoop.Settings
+  /// `ServingState` raw value index: 0 starting, 1 serving, 2 draining.
+  private let state = Atomic<Int>(0)
+  private let stopRequested = StopFlag()
+  private let running = Mutex<RunningServer?>(nil)
+  /// When `start()` ran; fallback for uptime when /proc is unavailable.
+  private let startedAtSeconds = Atomic<Int64>(0)
+
+  private struct RunningServer: @unchecked Sendable {
+    var thread: pthread_t
+    /// Write end of the wake pipe; the loop polls the read end.
+    var wakeFD: Int32
+    var wakeReadFD: Int32
+    var listeners: [ListenSocket]
+  }
+
+  /// Loads the metrics TLS certificate when `metrics.tls_cert`/`tls_key` are set.
+  /// - Parameters:
+  ///   - config: the effective configuration; `config.metrics` configures this
+  ///     server, `tls_cert`/`ktls` are reported on /health.
+  ///   - source: the relay (or a test double).
+  public convenience init(config: Config, source: any MetricsSource, build: BuildInfo, logger: Logger)
+    throws(MetricsServerError)
+  {
+    try self.init(
+      config: config, source: source, build: build, logger: logger, settings: MetricsServerLoop.Settings())
+  }
+
+  init(config: Config, source: any MetricsSource, build: BuildInfo, logger: Logger, settings: MetricsServerLoop.Settings)
+    throws(MetricsServerError)
+  {
+    self.config = config.metrics
+    self.source = source
+    self.build = build
+    self.logger = logger
+    self.settings = settings
+    dataPlaneTLS = DataPlaneTLS(enabled: config.tlsEnabled, kernelTLS: config.ktls.rawValue)
+    switch (config.metrics.tlsCert, config.metrics.tlsKey) {
+    case (let cert?, let key?):
+      tls = try MetricsTLSContext(certificatePath: cert, keyPath: key)
+    case (nil, nil):
+      tls = nil
+    default:
+      throw MetricsServerError("metrics.tls_cert and metrics.tls_key must be set together")
+    }
+  }
+
+  /// The ports actually bound, one per listening socket (useful with port 0).
+  public var boundPorts: [Int] {
+    running.withLock { $0?.listeners.map(\.port) ?? [] }
+  }
+
+  /// Opens the listening sockets (throws if any address cannot be bound) and
+  /// starts serving on a dedicated thread. /health answers 503 until `setReady()`.
+  public func start() throws(MetricsServerError) {
+    let alreadyRunning = running.withLock { $0 != nil }
+    if alreadyRunning { throw MetricsServerError("metrics server already started") }
+    let listeners = try ListenSocket.openAll(addresses: config.bind, port: config.port)
+    // A pipe rather than an eventfd: eventfd is not visible through Swift's Glibc module.
+    var pipeFDs: [Int32] = [-1, -1]
+    guard pipe(&pipeFDs) == 0 else {
+      let code = errno
+      for listener in listeners { close(listener.fd) }
+      throw .system("metrics wake pipe", errno: code)
+    }
+    let (wakeReadFD, wakeFD) = (pipeFDs[0], pipeFDs[1])
+    for fd in pipeFDs {
+      _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+    // OpenSSL writes through write(2): a client gone mid-response must not SIGPIPE the daemon.
+    signal(SIGPIPE, SIG_IGN)
+    stopRequested.flag.store(false, ordering: .relaxed)
+    startedAtSeconds.store(Int64(WallClock.nowSeconds()), ordering: .relaxed)
+    let loop = MetricsServerLoop(
+      listeners: listeners, wakeFD: wakeReadFD, tls: tls, settings: settings,
+      shouldStop: { [stopRequested] in stopRequested.flag.load(ordering: .acquiring) })
+    let router = MetricsRouter(debugEndpoints: config.debugEndpoints) { [unowned loop, weak self] route in
+      // Weak: the thread must not keep a server alive that its owner dropped
+      // (deinit stops the thread).
+      guard let self else { return .text(.serviceUnavailable, "metrics server stopping") }
+      return self.render(route, counters: loop.counters)
+    }
+    loop.handler = { (head: HTTPRequestHead) -> HTTPResponse in router.respond(to: head) }
+    let thread: pthread_t
+    do throws(MetricsServerError) {
+      thread = try ServerThread.start(name: "hd-metrics") { loop.run() }
+    } catch {
+      close(wakeFD)
+      close(wakeReadFD)
+      for listener in listeners { close(listener.fd) }
+      throw error
+    }
+    running.withLock { $0 = RunningServer(thread: thread, wakeFD: wakeFD, wakeReadFD: wakeReadFD, listeners: listeners) }
+    let scheme = tls == nil ? "http" : "https"
+    for listener in listeners {
+      logger.info("metrics server listening", ["url": "\(scheme)://\(formatEndpoint(listener.address, listener.port))"])
+    }
+  }
+
+  /// Stops serving: wakes the thread, waits for it, closes every socket.
+  /// Safe to call more than once and before `start()`.
+  public func stop() {
+    guard let server = running.withLock({ state -> RunningServer? in
+      defer { state = nil }
+      return state
+    }) else { return }
+    stopRequested.flag.store(true, ordering: .releasing)
+    var one: UInt64 = 1
+    _ = write(server.wakeFD, &one, MemoryLayout<UInt64>.size)
+    pthread_join(server.thread, nil)
+    close(server.wakeFD)
+    close(server.wakeReadFD)
+    for listener in server.listeners { close(listener.fd) }
+  }
+
+  /// The relay accepts connections: /health turns 200.
+  public func setReady() {
+    _ = state.compareExchange(expected: 0, desired: 1, ordering: .relaxed)
+  }
+
+  /// Shutdown began (or was called off): /health answers 503 "draining" while true.
+  public func setDraining(_ draining: Bool) {
+    state.store(draining ? 2 : 1, ordering: .relaxed)
+  }
+
+  var servingState: ServingState {
+    switch state.load(ordering: .relaxed) {
+    case 0: return .starting
+    case 1: return .serving
+    default: return .draining
+    }
+  }
+
+  private func render(_ route: MetricsRoute, counters: MetricsServerCounters) -> HTTPResponse {
+    if route == .debugPeers { return DebugReports.peers(source.peersSnapshot()) }
+    let metrics = CollectedMetrics.collect(from: source, server: counters, build: build, dataPlaneTLS: dataPlaneTLS)
+    switch route {
+    case .metrics:
+      return HTTPResponse(status: .ok, contentType: prometheusContentType, body: Array(MetricsExposition.render(metrics).utf8))
+    case .health:
+      let startSeconds = metrics.process?.startTimeSeconds ?? Double(startedAtSeconds.load(ordering: .relaxed))
+      let uptime = max(0, Int(WallClock.nowSeconds() - startSeconds))
+      return HealthReport.response(metrics, state: servingState, uptimeSeconds: uptime)
+    case .debugWorkers:
+      return DebugReports.workers(metrics)
+    case .debugPeers:
+      return DebugReports.peers(source.peersSnapshot())
+    }
+  }
+
+  deinit {
+    stop()
+  }
+}
+
+/// Shared between the server and its loop thread without keeping the server alive.
+private final class StopFlag: Sendable {
+  let flag = Atomic<Bool>(false)
+}

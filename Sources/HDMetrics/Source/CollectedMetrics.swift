@@ -1,0 +1,61 @@
+// Everything one /metrics or /health answer is rendered from, gathered once
+// per request so all numbers in a response come from the same moment.
+import HDRelay
+
+struct CollectedMetrics {
+  var totals: RelayStatsSnapshot
+  var perWorker: [RelayStatsSnapshot]
+  var workers: [WorkerInfo]
+  /// nil when /proc could not be read (the process families are then left out).
+  var process: ProcessMetrics?
+  var server: MetricsServerCounters
+  var build: BuildInfo
+  var dataPlaneTLS: DataPlaneTLS
+
+  static func collect(
+    from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, dataPlaneTLS: DataPlaneTLS
+  ) -> CollectedMetrics {
+    CollectedMetrics(
+      totals: source.statsSnapshot(), perWorker: source.workerStatsSnapshots(), workers: source.workersSnapshot(),
+      process: ProcessMetrics.read(), server: server, build: build, dataPlaneTLS: dataPlaneTLS)
+  }
+
+  /// Registered peers over all workers (the C++ `peers_active`).
+  var peersActive: Int { workers.reduce(0) { $0 + $1.peers } }
+}
+
+/// What `hyper_derp_build_info` reports.
+public struct BuildInfo: Sendable, Equatable {
+  /// The daemon's version string, as `hyper-derp --version` prints it.
+  public var version: String
+
+  public init(version: String) {
+    self.version = version
+  }
+}
+
+/// How the DERP port is configured to carry bytes (for /health and build info).
+public struct DataPlaneTLS: Sendable, Equatable {
+  /// `tls_cert` and `tls_key` are set.
+  public var enabled: Bool
+  /// The `ktls` setting: auto, required or off.
+  public var kernelTLS: String
+
+  public init(enabled: Bool, kernelTLS: String) {
+    self.enabled = enabled
+    self.kernelTLS = kernelTLS
+  }
+
+  /// `plain`, or `tls` with the kernel TLS policy: `tls+ktls_auto` etc.
+  var modeLabel: String { enabled ? "tls" : "plain" }
+}
+
+/// The metrics server's own counters, kept on its thread.
+struct MetricsServerCounters {
+  /// Responses sent, by status code.
+  var responses: [HTTPStatus: UInt64] = [:]
+  /// Connections closed at once because `maxConnections` were open.
+  var connectionsRejected: UInt64 = 0
+  var connectionsAccepted: UInt64 = 0
+  var connectionsOpen: Int = 0
+}

@@ -1,0 +1,16 @@
+// Where the metrics server gets its numbers. `Relay` conforms (see
+// Relay+MetricsSource.swift); tests substitute a fake. Every call is made
+// from the metrics thread and must only read counters or ask the workers
+// through their own off-hot-path channels.
+import HDRelay
+
+public protocol MetricsSource: Sendable {
+  /// Counters summed over all workers.
+  func statsSnapshot() -> RelayStatsSnapshot
+  /// Each worker's own counters; element i belongs to worker i.
+  func workerStatsSnapshots() -> [RelayStatsSnapshot]
+  /// One entry per data-plane thread.
+  func workersSnapshot() -> [WorkerInfo]
+  /// Every registered peer connection (only /debug/peers asks for this).
+  func peersSnapshot() -> [PeerInfo]
+}
