@@ -10,7 +10,7 @@ import HDConfig
 enum LogLineFormat {
   static func text(
     timestamp: String, level: LogLevel, label: String, message: String,
-    fields: KeyValuePairs<String, String>
+    fields: [(key: String, value: String)]
   ) -> String {
     var line = timestamp + " " + level.rawValue + " [" + label + "] " + message
     for (key, value) in fields {
@@ -21,7 +21,7 @@ enum LogLineFormat {
 
   static func json(
     timestamp: String, level: LogLevel, label: String, message: String,
-    fields: KeyValuePairs<String, String>
+    fields: [(key: String, value: String)]
   ) -> String {
     var line = "{\"time\":\"" + timestamp + "\",\"level\":\"" + level.rawValue + "\",\"logger\":"
     line += jsonString(label) + ",\"msg\":" + jsonString(message)

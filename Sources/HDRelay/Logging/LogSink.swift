@@ -54,7 +54,7 @@ public final class LogSink: Sendable {
   }
 
   public func write(
-    level: LogLevel, label: String, message: String, fields: KeyValuePairs<String, String>
+    level: LogLevel, label: String, message: String, fields: [(key: String, value: String)]
   ) {
     guard isEnabled(level) else { return }
     let timestamp = LogTimestamp.nowUTC()

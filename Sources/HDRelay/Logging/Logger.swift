@@ -15,6 +15,12 @@ public struct Logger: Sendable {
     _ level: LogLevel, _ message: @autoclosure () -> String, _ fields: KeyValuePairs<String, String> = [:]
   ) {
     guard sink.isEnabled(level) else { return }
+    sink.write(level: level, label: label, message: message(), fields: Array(fields))
+  }
+
+  /// Fields built at runtime (e.g. one per configuration key).
+  public func log(_ level: LogLevel, _ message: @autoclosure () -> String, fields: [(key: String, value: String)]) {
+    guard sink.isEnabled(level) else { return }
     sink.write(level: level, label: label, message: message(), fields: fields)
   }
 
