@@ -3,6 +3,7 @@
 //   C shims:     CYAML (libyaml), CSodium (libsodium), CURing (liburing 2.3 + helpers),
 //                CTLS (OpenSSL macros, kTLS setsockopt), CSys (_GNU_SOURCE glibc: affinity, cpus)
 //   Libraries:   HDConfig (schema, YAML loader, validation, CLI overrides)
+//                HDCLI (command definitions: argument parsing, --help, completions, generated docs)
 //                HDProtocol (DERP wire format, keys, NaCl box handshake; shared by server and client)
 //                HDTLS (OpenSSL memory-BIO sessions, kTLS key install)
 //                HDClient (DERP client for tests, hdctl and hd-bench)
@@ -33,6 +34,7 @@ let package = Package(
     .target(name: "CSys", path: "Sources/CSys"),
 
     .target(name: "HDConfig", dependencies: ["CYAML", "CSys", "CTLS"], swiftSettings: strict),
+    .target(name: "HDCLI", dependencies: ["HDConfig"], swiftSettings: strict),
     .target(name: "HDProtocol", dependencies: ["CSodium"], exclude: ["README.md"], swiftSettings: strict),
     .target(name: "HDTLS", dependencies: ["CTLS", "HDProtocol"], swiftSettings: strict),
     .target(name: "HDClient", dependencies: ["HDProtocol", "HDTLS", "CSys"], swiftSettings: strict),
@@ -40,12 +42,13 @@ let package = Package(
     .target(name: "HDMetrics", dependencies: ["HDRelay", "HDTLS", "HDConfig", "CSys"], swiftSettings: strict),
     .target(name: "HDOps", dependencies: ["HDConfig", "CSys", "CURing"], swiftSettings: strict),
 
-    .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDRelay", "HDMetrics"], swiftSettings: strict),
-    .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDOps", "HDClient"], swiftSettings: strict),
+    .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDCLI", "HDRelay", "HDMetrics"], swiftSettings: strict),
+    .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDCLI", "HDOps", "HDClient"], swiftSettings: strict),
     .executableTarget(name: "hd-bench", dependencies: ["HDClient", "HDProtocol", "CURing", "CSys",
       .product(name: "Histogram", package: "hdrhistogram-swift")], swiftSettings: strict),
 
-    .testTarget(name: "HDConfigTests", dependencies: ["HDConfig"], swiftSettings: strict),
+    .testTarget(name: "HDConfigTests", dependencies: ["HDConfig", "HDCLI"], resources: [.copy("Corpus")],
+      swiftSettings: strict),
     .testTarget(name: "HDProtocolTests", dependencies: ["HDProtocol"], swiftSettings: strict),
     .testTarget(name: "HDClientTests", dependencies: ["HDClient", "HDProtocol"], swiftSettings: strict),
     .testTarget(name: "HDRelayTests", dependencies: ["HDRelay", "HDClient", "HDConfig", "HDProtocol", "CSys"], swiftSettings: strict),

@@ -68,7 +68,8 @@ struct ConfigDecoder {
       var converter = ValueConverter(spec: spec, origin: origin)
       let value = converter.convert(pair.value)
       diagnostics += converter.diagnostics
-      if let value { assignments.append(SettingAssignment(key: path, value: value, origin: origin(pair.key))) }
+      // Later findings about the value (missing file, port clash) point at the value itself.
+      if let value { assignments.append(SettingAssignment(key: path, value: value, origin: origin(pair.value))) }
       return
     }
     if section == nil, ConfigSchema.sections.contains(name) {

@@ -13,10 +13,12 @@ enum HostChecks {
     }
 
     if let online = facts.onlineCPUs {
-      for core in config.pinCores where !online.contains(core) {
+      let offline = config.pinCores.filter { !online.contains($0) }
+      if !offline.isEmpty {
+        let list = HostFacts.formatCPUList(Set(offline))
         warn(
           "pin_cores", .hostCPUOffline,
-          "CPU \(core) is not online on this host (online: \(HostFacts.formatCPUList(online))); the daemon would refuse to pin to it here")
+          "CPU\(offline.count == 1 ? "" : "s") \(list) \(offline.count == 1 ? "is" : "are") not online on this host (online: \(HostFacts.formatCPUList(online))); the daemon would refuse to pin to \(offline.count == 1 ? "it" : "them") here")
       }
     }
 

@@ -1,0 +1,77 @@
+// The command table of `hdctl`. Handlers live in the hdctl executable and are
+// registered there by command name.
+
+import HDConfig
+
+public enum HdctlCommands {
+  public static let defaultConfigPath = "/etc/hyper-derp/hyper-derp.yaml"
+
+  public static let checkConfig = CommandSpec(
+    name: "check-config", summary: "validate config files and the files they reference",
+    details: """
+      Checks each file (default \(defaultConfigPath)) against the configuration schema and
+      reports every problem as FILE:LINE:COL: error|warning: message [CODE]. Certificate and
+      key files are opened and checked (PEM, key matches certificate, expiry); checks that
+      depend on this host (online CPUs, SMT siblings, socket buffer limits) are warnings
+      marked host-specific.
+      """,
+    positionals: [PositionalSpec("PATH", .path, variadic: true, help: "config files to check")],
+    options: [
+      OptionSpec("--format", .enumeration(["text", "json"]), help: "text (default) or json: one object per diagnostic"),
+      OptionSpec("--strict", help: "warnings make the check fail too"),
+      OptionSpec("--syntax-only", help: "YAML and schema only: skip referenced files and host checks"),
+    ],
+    exitCodes: [(0, "valid (warnings allowed unless --strict)"), (1, "invalid"), (64, "usage error")])
+
+  public static let explain = CommandSpec(
+    name: "explain", summary: "print the reference entry of one configuration key",
+    positionals: [PositionalSpec("KEY", .configKey, help: "a key such as port or metrics.port")],
+    exitCodes: [(0, "printed"), (1, "unknown key"), (64, "usage error")])
+
+  public static let generate = CommandSpec(
+    name: "generate", summary: "write docs/config-reference.md and completions/ from the schema",
+    options: [
+      OptionSpec("--out", .directory, help: "repository root to write into (default .)"),
+      OptionSpec("--check", help: "write nothing; fail when a committed file differs"),
+    ],
+    exitCodes: [(0, "written, or up to date with --check"), (1, "files differ (--check) or cannot be written"), (64, "usage error")])
+
+  public static let doctor = CommandSpec(
+    name: "doctor", summary: "check this host for problems that hurt the relay",
+    options: [
+      OptionSpec("--config", .path, help: "config file to check the host against"),
+      OptionSpec("--json", help: "machine-readable output"),
+      OptionSpec("--only", .string, repeatable: true, valueName: "CODES", help: "run only these checks (comma-separated codes)"),
+      OptionSpec("--skip", .string, repeatable: true, valueName: "CODES", help: "skip these checks (comma-separated codes)"),
+      OptionSpec("--list-checks", help: "list the checks and exit"),
+      OptionSpec("--strict", help: "warnings make doctor fail too"),
+      OptionSpec("--root", .directory, help: "read /sys and /proc under this root (tests, containers)"),
+    ],
+    exitCodes: [(0, "no problems"), (1, "problems found"), (64, "usage error")])
+
+  public static let recommend = CommandSpec(
+    name: "recommend", summary: "recommend workers, pinning and settings for this host",
+    options: [
+      OptionSpec("--config", .path, help: "config file to start from"),
+      OptionSpec("--json", help: "machine-readable output"),
+      OptionSpec("--root", .directory, help: "read /sys and /proc under this root"),
+    ],
+    exitCodes: [(0, "printed"), (1, "cannot read the host"), (64, "usage error")])
+
+  public static let tune = CommandSpec(
+    name: "tune", summary: "show, apply or revert the sysctl settings the relay wants",
+    options: [
+      OptionSpec("--config", .path, help: "config file the settings are computed for"),
+      OptionSpec("--apply", help: "apply the settings now"),
+      OptionSpec("--persist", help: "also write a sysctl.d drop-in"),
+      OptionSpec("--revert", help: "restore the values saved by --apply"),
+      OptionSpec("--root", .directory, help: "read and write /proc and /etc under this root"),
+    ],
+    exitCodes: [(0, "done"), (1, "failed"), (64, "usage error")])
+
+  public static let version = CommandSpec(name: "version", summary: "print the version", exitCodes: [(0, "printed")])
+
+  public static let tool = ToolSpec(
+    name: "hdctl", summary: "operations tool for the Hyper-DERP relay",
+    commands: [checkConfig, explain, generate, doctor, recommend, tune, version])
+}

@@ -1,0 +1,48 @@
+// Compile-time tuning constants, listed in the generated reference with value,
+// unit and reason. The data plane defines its own constants next to the code
+// that uses them; a row here documents each one, and a test in the owning
+// module can compare its constant with the row (`TuningConstants.value(named:)`).
+
+public struct TuningConstant: Sendable, Equatable {
+  /// The name in code, e.g. `DERPConstants.frameHeaderBytes`.
+  public let name: String
+  public let value: Int64
+  public let unit: String
+  /// Why it has this value, in one line.
+  public let reason: String
+
+  public init(_ name: String, _ value: Int64, _ unit: String, _ reason: String) {
+    self.name = name
+    self.value = value
+    self.unit = unit
+    self.reason = reason
+  }
+}
+
+public enum TuningConstants {
+  public static let all: [TuningConstant] = [
+    // Protocol (HDProtocol.DERPConstants).
+    TuningConstant("DERPConstants.frameHeaderBytes", 5, "bytes", "1 byte frame type + 4 byte big-endian length (DERP wire format)"),
+    TuningConstant("DERPConstants.maxPacketBytes", 65_536, "bytes", "largest packet a client may send (Go MaxPacketSize = 64 KiB)"),
+    TuningConstant("DERPConstants.maxClientInfoBytes", 262_144, "bytes", "largest ClientInfo payload accepted (derper: 256 KiB)"),
+    TuningConstant("DERPConstants.keepAliveSeconds", 60, "s", "server KeepAlive interval, as derper"),
+    TuningConstant("DERPConstants.keepAliveJitterSecondsMax", 5, "s", "per-connection jitter added to the keepalive so they do not align"),
+    TuningConstant("DERPConstants.handshakeDeadlineSeconds", 10, "s", "time from accept to a complete ClientInfo (derper and C++: 10 s)"),
+    // Data plane (HDRelay.Tuning).
+    TuningConstant("Tuning.ringEntries", 4096, "SQ entries", "per-worker io_uring; covers thousands of busy peers per loop iteration"),
+    TuningConstant("Tuning.cqeBatchMax", 256, "completions", "handled per batch before flushing sends: coalescing vs latency"),
+    TuningConstant("Tuning.recvBufferCount", 256, "buffers", "provided receive buffers per worker (256 x 16 KiB = 4 MiB)"),
+    TuningConstant("Tuning.recvBufferBytes", 16_384, "bytes", "holds ~11 full-MTU frames per completion"),
+    TuningConstant("Tuning.smallBlockBytes", 2048, "bytes", "pool block fitting a RecvPacket frame of a full-MTU packet"),
+    TuningConstant("Tuning.smallBlockCount", 32_768, "blocks", "small blocks per worker (64 MiB address space, touched as used)"),
+    TuningConstant("Tuning.largeBlockCount", 512, "blocks", "64 KiB blocks per worker for maximal frames"),
+    TuningConstant("Tuning.queuePacketsMax", 32, "packets", "per destination and kind, as derper's per-client queues"),
+    TuningConstant("Tuning.sendIovecsMax", 48, "iovecs", "frames coalesced into one sendmsg"),
+    TuningConstant("Tuning.xferRingBytes", 1_048_576, "bytes", "per cross-worker SPSC ring: several iterations of the busiest peer"),
+  ]
+
+  /// The documented value of a constant, for consistency tests in other modules.
+  public static func value(named name: String) -> Int64? {
+    all.first { $0.name == name }?.value
+  }
+}
