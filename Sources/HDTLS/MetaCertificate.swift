@@ -66,8 +66,11 @@ enum MetaCertificate {
 
   private static func setName(_ cert: OpaquePointer, _ commonName: String) -> Bool {
     guard let name = X509_get_subject_name(cert) else { return false }
+    // PrintableString as Go writes it. A concrete string type (not MBSTRING_*)
+    // also skips OpenSSL's 64-character CN limit, which "derpkey"+64 hex exceeds.
     let added = commonName.withCString { cn in
-      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, UnsafeRawPointer(cn).assumingMemoryBound(to: UInt8.self), -1, -1, 0)
+      X509_NAME_add_entry_by_txt(
+        name, "CN", V_ASN1_PRINTABLESTRING, UnsafeRawPointer(cn).assumingMemoryBound(to: UInt8.self), -1, -1, 0)
     }
     return added == 1 && X509_set_issuer_name(cert, name) == 1  // self-signed
   }

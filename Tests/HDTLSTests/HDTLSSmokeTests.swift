@@ -1,6 +1,0 @@
-import XCTest
-@testable import HDTLS
-
-final class HDTLSSmokeTests: XCTestCase {
-  func testModuleLinks() throws {}
-}
