@@ -1,0 +1,180 @@
+// The relay: starts the workers and their listeners, stops them gracefully,
+// and answers the control-plane questions (stats, peers, workers) off the
+// data path.
+@preconcurrency import Glibc
+import CURing
+import HDConfig
+import HDProtocol
+import Synchronization
+
+/// A DERP relay on io_uring workers.
+public final class Relay: @unchecked Sendable {
+  public let options: RelayOptions
+  private let shared: RelayShared
+  private let workers: [Worker]
+  private let state = Mutex<LifeState>(.created)
+  private var listenerFDs: [Int32] = []
+  private var bound: [(String, Int)] = []
+
+  private enum LifeState { case created, running, stopped }
+
+  /// Validates the options and prepares (but does not start) the workers.
+  public init(options: RelayOptions) throws {
+    guard options.workerCount > 0 else { throw RelayError("workerCount must be > 0, got \(options.workerCount)") }
+    guard options.workerCount <= 64 else { throw RelayError("workerCount must be ≤ 64, got \(options.workerCount)") }
+    if let pins = options.pinCores, pins.count < options.workerCount {
+      throw RelayError("pin_cores lists \(pins.count) cores for \(options.workerCount) workers")
+    }
+    guard options.tls == nil else {
+      throw RelayError("TLS on the DERP port is not wired into the data plane yet; start without tls_cert/tls_key")
+    }
+    for literal in options.config.bind where BindAddress(literal) == nil {
+      throw RelayError("bind address \(literal) is not an IPv4 or IPv6 literal")
+    }
+    self.options = options
+    let shared = try RelayShared(options: options)
+    self.shared = shared
+    // Each worker can hold every fd the process may open; slot memory is only touched as used.
+    var limit = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    let capacity = Int(min(max(UInt64(limit.rlim_cur), 1024), 1 << 20))
+    workers = (0..<options.workerCount).map {
+      Worker(index: $0, shared: shared, pinCore: options.pinCores?[$0], connectionCapacity: capacity)
+    }
+  }
+
+  /// Binds the listeners (every `bind` address, or all addresses, at `port`;
+  /// port 0 picks one free port shared by all listeners) and starts the workers.
+  public func start() throws {
+    try state.withLock { s throws(RelayError) in
+      guard case .created = s else { throw RelayError("relay already started") }
+      s = .running
+    }
+    do {
+      try openListeners()
+      warnIfSockbufCapped()
+      for w in workers { try w.start() }
+    } catch {
+      shared.requestStop()
+      for w in workers.indices { shared.forceWake(w) }
+      for w in workers { w.join() }
+      closeAll()
+      state.withLock { $0 = .stopped }
+      throw error
+    }
+    shared.log(.info, "relay listening on \(boundAddresses.joined(separator: ", ")) with \(workers.count) worker(s)")
+  }
+
+  /// `address:port` of every listener.
+  public var boundAddresses: [String] {
+    bound.map { $0.0.contains(":") ? "[\($0.0)]:\($0.1)" : "\($0.0):\($0.1)" }
+  }
+
+  /// The ports listened on (one entry per bind address).
+  public var boundPorts: [Int] { bound.map(\.1) }
+
+  /// Graceful stop: listeners closed, queued frames written (up to the grace
+  /// period), connections closed, workers joined. Idempotent.
+  public func stop(graceSeconds: Double = 5) {
+    let wasRunning = state.withLock { s -> Bool in
+      defer { s = .stopped }
+      if case .running = s { return true }
+      return false
+    }
+    guard wasRunning else { return }
+    let deadline = monotonicNanoseconds() + UInt64(max(0, graceSeconds) * 1e9)
+    for w in workers { w.stopDeadlineNanoseconds = deadline }
+    shared.requestStop()
+    for w in workers.indices { shared.forceWake(w) }
+    for w in workers { w.join() }
+    closeAll()
+    shared.log(.info, "relay stopped")
+  }
+
+  /// Changes the log level at runtime (SIGHUP).
+  public func setLogLevel(_ level: LogLevel) { shared.setLogLevel(level) }
+
+  /// Sum of every worker's counters now.
+  public func statsSnapshot() -> RelayStatsSnapshot {
+    var s = RelayStatsSnapshot()
+    for w in workers { w.stats.accumulate(into: &s) }
+    return s
+  }
+
+  /// Registered peers (asks each worker; waits at most ~1 s per worker).
+  public func peersSnapshot() -> [PeerInfo] {
+    guard case .running = state.withLock({ $0 }) else { return [] }
+    var result: [PeerInfo] = []
+    for (i, w) in workers.enumerated() {
+      w.control.withLock { $0.peersRequested = true; $0.peersReply = nil }
+      hd_store_seqcst(w.controlPending, 1)
+      shared.forceWake(i)
+      for _ in 0..<1000 {
+        if let reply = w.control.withLock({ $0.peersReply }) {
+          result += reply
+          break
+        }
+        usleep(1000)
+      }
+    }
+    return result
+  }
+
+  /// One entry per worker thread.
+  public func workersSnapshot() -> [WorkerInfo] {
+    workers.map { w in
+      WorkerInfo(
+        index: w.index, threadID: w.threadID, pinnedCore: w.pinCore, ringFlags: w.ringFlagNames,
+        connections: Int(w.stats.load(.currentConnections)), peers: Int(w.stats.load(.currentPeers)),
+        poolBytesInUse: Int(w.stats.load(.poolBytesInUse)))
+    }
+  }
+
+  // MARK: Listeners
+
+  private func openListeners() throws(RelayError) {
+    let addresses = options.config.bind.isEmpty ? BindAddress.wildcards() : options.config.bind.map { BindAddress($0)! }
+    var perWorker = Array(repeating: [Int32](), count: workers.count)
+    var port = options.config.port
+    for (n, address) in addresses.enumerated() {
+      let wildcard = options.config.bind.isEmpty
+      // With no bind list, "::" dual-stack serves IPv4 too; 0.0.0.0 is only a
+      // fallback for hosts without IPv6.
+      if wildcard && n == 1 && !bound.isEmpty { break }
+      var boundPort = port
+      do {
+        for w in 0..<workers.count {
+          let (fd, p) = try Sockets.listen(on: address, port: port, dualStack: wildcard)
+          listenerFDs.append(fd)
+          perWorker[w].append(fd)
+          if port == 0 { port = p }
+          boundPort = p
+        }
+      } catch {
+        if wildcard && n == 0 { continue }  // no IPv6 here: fall back to 0.0.0.0
+        throw error
+      }
+      bound.append((address.text, boundPort))
+    }
+    shared.listeners = perWorker
+  }
+
+  private func warnIfSockbufCapped() {
+    let want = options.config.sockbufBytes
+    guard want > 0 else { return }
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    Sockets.configureAccepted(fd, sockbufBytes: want)
+    // Linux doubles the value for bookkeeping; less than the request means capped.
+    let granted = Sockets.grantedSendBufferBytes(fd) / 2
+    if granted < want {
+      shared.log(.warning, "sockbuf \(want) capped by the kernel to \(granted) bytes (raise net.core.wmem_max/rmem_max)")
+    }
+  }
+
+  private func closeAll() {
+    for fd in listenerFDs { close(fd) }
+    listenerFDs = []
+  }
+}

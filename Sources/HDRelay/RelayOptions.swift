@@ -1,0 +1,43 @@
+// Everything the data plane needs to start, already resolved by the lifecycle
+// code (worker count from affinity/cgroup, key loaded from key_file, TLS
+// context built from the certificate files).
+import HDConfig
+import HDProtocol
+
+/// Where the relay writes its (rare, off-hot-path) log lines. The lifecycle
+/// code supplies it; the data plane calls it only for setup, errors and
+/// rate-limited warnings, never per packet.
+public typealias RelayLogSink = @Sendable (LogLevel, String) -> Void
+
+/// A TLS server context the relay can hand new connections to. Implemented by
+/// the TLS integration (Sources/HDRelay/TLS/); until a connection transport for
+/// it exists, `Relay.start()` refuses a non-nil context with a clear error.
+public protocol RelayTLSContext: AnyObject, Sendable {}
+
+/// Resolved start-up options of a `Relay`.
+public struct RelayOptions: Sendable {
+  /// The effective configuration (port, bind, sockbuf, sqpoll, rate limits…).
+  public var config: Config
+  /// The server's DERP key pair (ServerKey frame, ClientInfo/ServerInfo boxes).
+  public var serverKeyPair: DERPKeyPair
+  /// Number of data-plane threads, already resolved (> 0).
+  public var workerCount: Int
+  /// Worker i is pinned to `pinCores[i]`; nil = no pinning.
+  public var pinCores: [Int]?
+  /// TLS on the DERP port; nil = plain TCP.
+  public var tls: (any RelayTLSContext)?
+  /// Log sink for setup messages and rate-limited warnings.
+  public var log: RelayLogSink
+
+  public init(
+    config: Config, serverKeyPair: DERPKeyPair, workerCount: Int, pinCores: [Int]? = nil,
+    tls: (any RelayTLSContext)? = nil, log: @escaping RelayLogSink = { _, _ in }
+  ) {
+    self.config = config
+    self.serverKeyPair = serverKeyPair
+    self.workerCount = workerCount
+    self.pinCores = pinCores
+    self.tls = tls
+    self.log = log
+  }
+}

@@ -1,0 +1,86 @@
+// Every data-plane sizing constant in one place, each with the reason for its
+// value. Units are last in the names.
+
+enum Tuning {
+  // MARK: io_uring
+  /// SQ entries per worker ring. Each loop iteration submits at most one send
+  /// per dirty connection plus re-arms; 4096 covers thousands of busy peers
+  /// per iteration, and `Ring.sqe()` submits early if the SQ ever fills.
+  static let ringEntries: UInt32 = 4096
+  /// Completions handled per batch before flushing sends: big enough to
+  /// coalesce many frames per destination, small enough to keep latency low.
+  static let cqeBatchMax = 256
+  /// Idle wait: the loop sleeps in io_uring_enter at most this long so timers
+  /// (keepalive, handshake deadline, write timeout, rate-limit resume) run.
+  /// 100 ms gives 10 wakeups/s per worker: far below 1 % of a core.
+  static let tickNanoseconds: Int64 = 100_000_000
+  /// Full connection sweep (deadlines, keepalives, pool trimming) period.
+  /// A sweep visits every live slot: 10k idle peers cost ~0.1 ms per second.
+  static let sweepTicks: UInt64 = 10
+  /// SQPOLL kernel thread idle time before it sleeps.
+  static let sqpollIdleMilliseconds: UInt32 = 50
+
+  // MARK: Receive
+  /// Provided receive buffers per worker (power of two). 256 × 16 KiB = 4 MiB:
+  /// enough in flight for hundreds of busy sockets per batch.
+  static let recvBufferCount = 256
+  /// Bytes per provided receive buffer; 16 KiB holds ~11 frames of 1400-byte
+  /// packets per completion, so the per-CQE cost is spread over many frames.
+  static let recvBufferBytes = 16 * 1024
+  /// After ENOBUFS, a multishot recv is re-armed only when this share of the
+  /// buffers is back (re-arming at once caused ~460k ENOBUFS in platform tests).
+  static let recvRearmFreeDivisor = 4
+  /// Largest HTTP request head accepted before the upgrade (derper's Go
+  /// server allows 1 MiB; real clients send ~200 bytes; the C++ server 4 KiB).
+  static let httpHeadBytesMax = 8 * 1024
+
+  // MARK: Packet memory
+  /// Small pool block: fits a RecvPacket frame of a full-MTU WireGuard packet
+  /// (37 + 1500 B) with room to spare, plus the 16-byte block header.
+  static let smallBlockBytes = 2048
+  /// Small blocks per worker: 32 Ki × 2 KiB = 64 MiB of address space,
+  /// touched only as used (bump allocation) and released when idle.
+  static let smallBlockCount = 32 * 1024
+  /// Large block: block header + RecvPacket header + 64 KiB packet, or a
+  /// whole maximal incoming frame (ForwardPacket header + 64 KiB) for reassembly.
+  static let largeBlockBytes = 16 + 5 + 64 + 65_536 + 31
+  /// Large blocks per worker: 512 × 64 KiB = 32 MiB of address space.
+  static let largeBlockCount = 512
+  /// Heap fallback when a pool is empty, bounded per worker so a flood of
+  /// slow receivers cannot grow the relay without bound; beyond it packets
+  /// are dropped with reason `no_memory`.
+  static let fallbackBytesMax = 64 * 1024 * 1024
+
+  // MARK: Send queues (see docs/queueing.md)
+  /// Packets queued per destination and kind (derper: 32 each for disco and other).
+  static let queuePacketsMax = 32
+  /// Control frames (Pong, PeerGone, KeepAlive, handshake replies) queued per connection.
+  static let controlFramesMax = 32
+  /// iovecs per sendmsg: up to this many frames coalesced into one send.
+  static let sendIovecsMax = 48
+  /// derper's write timeout: a send with no progress this long closes the connection.
+  static let writeTimeoutTicks: UInt64 = 20
+
+  // MARK: Protocol timing
+  /// Deadline from accept to registration (derper: 10 s).
+  static let handshakeTimeoutTicks: UInt64 = 100
+  /// KeepAlive every 60 s plus a per-connection jitter in [0, 5 s).
+  static let keepAliveTicks: UInt64 = 600
+  static let keepAliveJitterTicksMax: UInt64 = 50
+  /// PeerGone(NotHere) answers: 1 per second, burst 3, per connection.
+  static let notHereBurst: Int32 = 3
+  static let notHereRefillTicks: UInt64 = 10
+
+  // MARK: Cross-worker
+  /// Bytes per cross-worker SPSC ring (one per ordered worker pair). 1 MiB
+  /// holds ~700 full-MTU frames: several loop iterations of the busiest peer.
+  static let xferRingBytes = 1 << 20
+  /// PeerGone(Disconnected) destinations tracked per sending connection
+  /// (derper tracks all; we cap memory per connection and count overflow).
+  static let sentToTrackedMax = 1024
+
+  // MARK: Rate limiting
+  /// Bucket burst for `peer_rate_limit`: at least one maximal frame so a
+  /// frame is never cut (derper raises the burst to 65568 likewise).
+  static let peerRateBurstBytesMin: Int64 = 65_536 + 32 + 5
+}

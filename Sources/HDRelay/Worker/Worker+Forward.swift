@@ -1,0 +1,103 @@
+// Routing a SendPacket: look the destination up in this worker's replica of
+// the peer table, then build the RecvPacket frame in a pool block for a local
+// destination, or copy it into the cross-worker ring for a remote one.
+import HDProtocol
+
+extension Worker {
+  @inline(__always)
+  func forward(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, destination: DERPKey,
+               packet: UnsafeMutableRawPointer, packetBytes: Int) {
+    let kind: PacketKind = isDiscoPacket(packet, packetBytes) ? .disco : .other
+    stats.add(.packetsReceived)
+    stats.add(kind == .disco ? .packetsReceivedDisco : .packetsReceivedOther)
+    guard let location = peers.lookup(destination) else {
+      stats.drop(.unknownDest, kind, packetBytes: packetBytes)
+      if kind == .disco { sendNotHere(slot, conn, destination) }
+      return
+    }
+    recordSentTo(conn, location)
+    if location.worker == index {
+      deliverLocal(location, source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
+    } else {
+      pushPacket(to: location, source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
+    }
+  }
+
+  /// Builds the RecvPacket frame and queues it on a connection of this worker.
+  @inline(__always)
+  func deliverLocal(_ location: PeerLocation, source: DERPKey, packet: UnsafeRawPointer, packetBytes: Int, kind: PacketKind) {
+    guard let dest = conns.resolve(slot: location.slot, generation: location.generation),
+      dest.pointee.state == .registered
+    else {
+      stats.drop(.goneDisconnected, kind, packetBytes: packetBytes)
+      return
+    }
+    let frameBytes = FrameWriter.recvPacketHeaderBytes + packetBytes
+    guard let block = memory.allocateFrame(frameBytes: frameBytes) else {
+      stats.drop(.noMemory, kind, packetBytes: packetBytes)
+      return
+    }
+    let out = FrameBlock.data(block)
+    FrameHeader.encode(type: .recvPacket, payloadBytes: DERPConstants.keyBytes + packetBytes, to: out)
+    source.store(to: out + DERPConstants.frameHeaderBytes)
+    (out + FrameWriter.recvPacketHeaderBytes).copyMemory(from: packet, byteCount: packetBytes)
+    enqueuePacket(location.slot, dest, block, kind: kind, packetBytes: packetBytes)
+  }
+
+  /// A whole RecvPacket frame that arrived from another worker.
+  @inline(__always)
+  func deliverFrame(_ location: PeerLocation, frame: UnsafeRawPointer, frameBytes: Int, kind: PacketKind) {
+    let packetBytes = frameBytes - FrameWriter.recvPacketHeaderBytes
+    guard let dest = conns.resolve(slot: location.slot, generation: location.generation),
+      dest.pointee.state == .registered
+    else {
+      stats.drop(.goneDisconnected, kind, packetBytes: packetBytes)
+      return
+    }
+    guard let block = memory.allocateFrame(frameBytes: frameBytes) else {
+      stats.drop(.noMemory, kind, packetBytes: packetBytes)
+      return
+    }
+    FrameBlock.data(block).copyMemory(from: frame, byteCount: frameBytes)
+    enqueuePacket(location.slot, dest, block, kind: kind, packetBytes: packetBytes)
+  }
+
+  /// Remembers that this connection sent to `location`, so it can be told
+  /// PeerGone(Disconnected) when this key leaves. Bounded per connection.
+  @inline(__always)
+  private func recordSentTo(_ conn: UnsafeMutablePointer<Connection>, _ location: PeerLocation) {
+    if conn.pointee.lastSentTo == location.raw { return }
+    conn.pointee.lastSentTo = location.raw
+    let count = Int(conn.pointee.sentToCount)
+    if let set = conn.pointee.sentTo {
+      for i in 0..<count where set[i] == location.raw { return }
+    }
+    guard count < Tuning.sentToTrackedMax else { return }
+    if count == Int(conn.pointee.sentToCapacity) {
+      // Control-path growth: happens at most log2(sentToTrackedMax) times per connection.
+      let capacity = max(8, count * 2)
+      let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+      if let old = conn.pointee.sentTo {
+        grown.update(from: old, count: count)
+        old.deallocate()
+      }
+      conn.pointee.sentTo = grown
+      conn.pointee.sentToCapacity = Int32(capacity)
+    }
+    conn.pointee.sentTo![count] = location.raw
+    conn.pointee.sentToCount += 1
+  }
+
+  /// PeerGone(NotHere) for a disco packet to an unknown key: 1/s, burst 3, per connection.
+  private func sendNotHere(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ key: DERPKey) {
+    let elapsed = tick &- conn.pointee.notHereTick
+    if elapsed >= Tuning.notHereRefillTicks {
+      let refill = Int32(clamping: elapsed / Tuning.notHereRefillTicks)
+      conn.pointee.notHereTokens = min(Tuning.notHereBurst, conn.pointee.notHereTokens + refill)
+      conn.pointee.notHereTick = tick
+    }
+    guard conn.pointee.notHereTokens > 0 else { return }
+    conn.pointee.notHereTokens -= 1
+    if queuePeerGone(slot, conn, key, reason: .notHere) { stats.add(.peerGoneNotHereFrames) }
+  }
+}

@@ -1,0 +1,76 @@
+// Time in the loop: a 100 ms tick resumes rate-limited peers and re-arms
+// accepts; every second a sweep over the connection slots enforces the
+// handshake deadline and the write timeout, sends KeepAlives, and gives idle
+// packet memory back to the kernel. A sweep costs ~10 ns per slot.
+extension Worker {
+  func onTick() {
+    let now = monotonicNanoseconds()
+    while nextTickNanoseconds <= now {
+      tick += 1
+      nextTickNanoseconds += UInt64(Tuning.tickNanoseconds)
+    }
+    if !listenersArmed && stopPhase == 0 && tick >= acceptRetryTick { armAccepts() }
+    resumePaused()
+    rearmStarved()
+    if shared.stopRequested && stopPhase == 0 { beginStop() }
+    if stopPhase == 1 { continueStop(now: now) }
+    if tick >= nextSweepTick {
+      nextSweepTick = tick + Tuning.sweepTicks
+      sweep()
+    }
+  }
+
+  private func sweep() {
+    for s in 0..<Int(conns.highWater) {
+      let slot = Int32(s)
+      let conn = conns[slot]
+      switch conn.pointee.state {
+      case .free, .closing:
+        continue
+      case .http, .awaitingClientInfo:
+        if tick &- conn.pointee.acceptTick >= Tuning.handshakeTimeoutTicks {
+          stats.handshakeFailed(.timeout)
+          beginClose(slot, reason: .handshakeFailed)
+          continue
+        }
+      case .registered:
+        if tick >= conn.pointee.keepAliveTick {
+          queueKeepAlive(slot, conn)
+          conn.pointee.keepAliveTick = tick + Tuning.keepAliveTicks + nextRandom() % Tuning.keepAliveJitterTicksMax
+        }
+      }
+      if conn.pointee.flags.contains(.sendInFlight) && tick &- conn.pointee.sendProgressTick >= Tuning.writeTimeoutTicks {
+        beginClose(slot, reason: .writeTimeout)
+      }
+    }
+    stats.set(.poolBytesInUse, memory.bytesInUse)
+    stats.set(.poolFallbacks, Int(memory.fallbacks))
+    if conns.live == 0 {
+      memory.trimIfIdle()
+      if starvedSlots.isEmpty { buffers.trimResidentMemory() }
+    }
+  }
+
+  /// `peer_rate_limit`: refill paused peers' buckets; resume reading when positive.
+  private func resumePaused() {
+    guard !pausedSlots.isEmpty else { return }
+    var still: [Int32] = []
+    for slot in pausedSlots {
+      let conn = conns[slot]
+      guard conn.pointee.flags.contains(.paused), conn.pointee.state == .registered else {
+        conn.pointee.flags.remove(.paused)
+        continue
+      }
+      let elapsedTicks = Int64(tick &- conn.pointee.rateTick)
+      conn.pointee.rateTick = tick
+      conn.pointee.rateTokens = min(rateBurstBytes, conn.pointee.rateTokens + elapsedTicks * rateBytesPerSecond / 10)
+      if conn.pointee.rateTokens >= 0 {
+        conn.pointee.flags.remove(.paused)
+        armRecv(slot)
+      } else {
+        still.append(slot)
+      }
+    }
+    pausedSlots = still
+  }
+}

@@ -1,0 +1,128 @@
+// Cross-worker traffic: packets for peers on other workers and the control
+// records that keep every worker's peer-table replica in step. Each ordered
+// worker pair has its own SPSC ring; a consumer that may be asleep is woken
+// once per loop iteration through its eventfd.
+@preconcurrency import Glibc
+import HDProtocol
+
+extension Worker {
+  /// Copies a RecvPacket frame into the ring towards `location.worker`.
+  @inline(__always)
+  func pushPacket(to location: PeerLocation, source: DERPKey, packet: UnsafeRawPointer, packetBytes: Int, kind: PacketKind) {
+    let dst = location.worker
+    let frameBytes = FrameWriter.recvPacketHeaderBytes + packetBytes
+    guard let ring = shared.xfer[index][dst],
+      let body = ring.reserve(type: XferType.packet.rawValue, bodyBytes: 16 + frameBytes)
+    else {
+      stats.add(.xferRingFull)
+      stats.drop(.xferRingFull, kind, packetBytes: packetBytes)
+      return
+    }
+    body.storeBytes(of: location.raw, as: UInt64.self)
+    body.storeBytes(of: UInt64(kind.rawValue), toByteOffset: 8, as: UInt64.self)
+    let frame = body + 16
+    FrameHeader.encode(type: .recvPacket, payloadBytes: DERPConstants.keyBytes + packetBytes, to: frame)
+    source.store(to: frame + DERPConstants.frameHeaderBytes)
+    (frame + FrameWriter.recvPacketHeaderBytes).copyMemory(from: packet, byteCount: packetBytes)
+    ring.commit()
+    stats.add(.xferPackets)
+    touchedWorkers |= 1 << UInt64(dst & 63)
+  }
+
+  /// Sends a control record to every other worker.
+  func broadcast(_ message: XferControl) {
+    for w in 0..<shared.workerCount where w != index { send(message, to: w) }
+  }
+
+  /// Sends a control record to worker `w`, keeping order behind earlier overflow.
+  func send(_ message: XferControl, to w: Int) {
+    if overflow[w].isEmpty, push(message, to: w) { return }
+    stats.add(.xferRingFull)
+    overflow[w].append(message)
+  }
+
+  private func push(_ message: XferControl, to w: Int) -> Bool {
+    guard let ring = shared.xfer[index][w],
+      let body = ring.reserve(type: message.type.rawValue, bodyBytes: XferControl.bodyBytes)
+    else { return false }
+    message.write(to: body)
+    ring.commit()
+    touchedWorkers |= 1 << UInt64(w & 63)
+    return true
+  }
+
+  /// Retries control records that found a ring full.
+  func flushOverflow() {
+    for w in 0..<shared.workerCount where !overflow[w].isEmpty {
+      var sent = 0
+      for message in overflow[w] {
+        guard push(message, to: w) else { break }
+        sent += 1
+      }
+      overflow[w].removeFirst(sent)
+    }
+  }
+
+  /// Wakes the workers written to since the last call (only those that sleep).
+  func wakeTouchedWorkers() {
+    guard touchedWorkers != 0 else { return }
+    if shared.workerCount <= 64 {
+      var bits = touchedWorkers
+      while bits != 0 {
+        let w = bits.trailingZeroBitCount
+        bits &= bits - 1
+        shared.wake(w)
+      }
+    } else {
+      for w in 0..<shared.workerCount where w != index { shared.wake(w) }
+    }
+    touchedWorkers = 0
+  }
+
+  func inboundXferHasData() -> Bool {
+    for src in 0..<shared.workerCount where src != index {
+      if shared.xfer[src][index]!.hasData { return true }
+    }
+    return false
+  }
+
+  /// Handles every record waiting in the inbound rings.
+  @inline(__always)
+  func drainXfer() {
+    guard shared.workerCount > 1 else { return }
+    for src in 0..<shared.workerCount where src != index {
+      let ring = shared.xfer[src][index]!
+      while ring.consume(max: 256, { type, body, _ in handleXfer(type, body) }) == 256 {}
+    }
+  }
+
+  @inline(__always)
+  private func handleXfer(_ type: UInt8, _ body: UnsafeMutableRawPointer) {
+    let location = PeerLocation(raw: body.load(fromByteOffset: type == XferType.packet.rawValue ? 0 : 32, as: UInt64.self))
+    switch XferType(rawValue: type) {
+    case .packet?:
+      let kind: PacketKind = body.load(fromByteOffset: 8, as: UInt8.self) == PacketKind.disco.rawValue ? .disco : .other
+      let frame = body + 16
+      let frameBytes = 5 + Int(UInt32(bigEndian: frame.loadUnaligned(fromByteOffset: 1, as: UInt32.self)))
+      deliverFrame(location, frame: frame, frameBytes: frameBytes, kind: kind)
+    case .add?:
+      peers.add(DERPKey(bytes: body), location, seq: body.load(fromByteOffset: 40, as: UInt64.self))
+      updateDupGauges()
+    case .remove?:
+      peers.remove(DERPKey(bytes: body), location)
+      updateDupGauges()
+    case .activate?:
+      peers.activate(DERPKey(bytes: body), location, seq: body.load(fromByteOffset: 40, as: UInt64.self))
+    case .peerGone?:
+      guard let conn = conns.resolve(slot: location.slot, generation: location.generation),
+        conn.pointee.state == .registered
+      else { return }
+      let reason = PeerGoneReason(rawValue: body.load(fromByteOffset: 40, as: UInt8.self)) ?? .disconnected
+      if queuePeerGone(location.slot, conn, DERPKey(bytes: body), reason: reason) {
+        stats.add(reason == .notHere ? .peerGoneNotHereFrames : .peerGoneDisconnectedFrames)
+      }
+    case nil:
+      break
+    }
+  }
+}

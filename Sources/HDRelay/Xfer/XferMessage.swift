@@ -1,0 +1,51 @@
+// Record types on the cross-worker rings and their body layouts.
+import HDProtocol
+
+enum XferType: UInt8 {
+  /// [location: UInt64][kind: UInt8, 7 pad][RecvPacket frame bytes]
+  case packet = 1
+  /// [key: 32][location: UInt64][seq: UInt64] — a connection registered.
+  case add = 2
+  /// [key: 32][location: UInt64] — a connection left.
+  case remove = 3
+  /// [key: 32][location: UInt64][seq: UInt64] — a duplicate became active.
+  case activate = 4
+  /// [key: 32][location: UInt64][reason: UInt8] — queue PeerGone(key) on location.
+  case peerGone = 5
+}
+
+/// Control records: never dropped; kept in an overflow list while the ring is full.
+enum XferControl {
+  case add(key: DERPKey, location: PeerLocation, seq: UInt64)
+  case remove(key: DERPKey, location: PeerLocation)
+  case activate(key: DERPKey, location: PeerLocation, seq: UInt64)
+  case peerGone(key: DERPKey, location: PeerLocation, reason: PeerGoneReason)
+
+  var type: XferType {
+    switch self {
+    case .add: return .add
+    case .remove: return .remove
+    case .activate: return .activate
+    case .peerGone: return .peerGone
+    }
+  }
+
+  static let bodyBytes = 32 + 8 + 8
+
+  func write(to p: UnsafeMutableRawPointer) {
+    switch self {
+    case .add(let key, let location, let seq), .activate(let key, let location, let seq):
+      key.store(to: p)
+      p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
+      p.storeBytes(of: seq, toByteOffset: 40, as: UInt64.self)
+    case .remove(let key, let location):
+      key.store(to: p)
+      p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
+      p.storeBytes(of: 0, toByteOffset: 40, as: UInt64.self)
+    case .peerGone(let key, let location, let reason):
+      key.store(to: p)
+      p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
+      p.storeBytes(of: UInt64(reason.rawValue), toByteOffset: 40, as: UInt64.self)
+    }
+  }
+}
