@@ -16,10 +16,16 @@ enum OpenSSLErrorQueue {
     return parts.isEmpty ? fallback : parts.joined(separator: "; ")
   }
 
-  /// The reason of the oldest queued error, then clears the queue (no allocation).
+  /// The reason of the first error raised by libssl itself (crypto-library
+  /// errors such as a failed GCM tag check come first in the queue and carry
+  /// reasons from another numbering), then clears the queue. No allocation.
   static func takeFirstReason() -> Int32 {
-    let code = ERR_get_error()
-    ERR_clear_error()
-    return code == 0 ? 0 : ERR_GET_REASON(code)
+    var reason: Int32 = 0
+    while true {
+      let code = ERR_get_error()
+      if code == 0 { break }
+      if reason == 0 && ERR_GET_LIB(code) == ERR_LIB_SSL { reason = ERR_GET_REASON(code) }
+    }
+    return reason
   }
 }

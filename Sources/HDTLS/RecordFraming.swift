@@ -23,6 +23,11 @@ struct RecordFraming {
   private var bodyLeft = 0
   private(set) var recordsStarted: UInt64 = 0
   private(set) var verdict = Verdict.ok
+  /// Bytes fed in so far.
+  private(set) var bytesConsumed = 0
+  /// Stream offset where the offending record's header starts (valid once
+  /// `verdict != .ok`): records before it are still good and get decrypted.
+  private(set) var failureOffset = 0
 
   /// True when every byte fed so far ends a complete record.
   var isAtRecordBoundary: Bool { headerSeen == 0 && bodyLeft == 0 }
@@ -37,6 +42,7 @@ struct RecordFraming {
   mutating func consume(_ bytes: UnsafeRawBufferPointer) {
     var i = 0
     let n = bytes.count
+    defer { bytesConsumed += n }
     while i < n && verdict == .ok {
       if bodyLeft > 0 {
         let step = min(bodyLeft, n - i)
@@ -50,14 +56,14 @@ struct RecordFraming {
       case 0: headerType = byte
       case 1: headerVersionMajor = byte
       case 3: headerLengthHigh = byte
-      case 4: finishHeader(lengthLow: byte)
+      case 4: finishHeader(lengthLow: byte, headerEndOffset: bytesConsumed + i)
       default: break
       }
       headerSeen = headerSeen == 4 ? 0 : headerSeen + 1
     }
   }
 
-  private mutating func finishHeader(lengthLow: UInt8) {
+  private mutating func finishHeader(lengthLow: UInt8, headerEndOffset: Int) {
     let length = Int(headerLengthHigh) << 8 | Int(lengthLow)
     let isFirst = recordsStarted == 0
     recordsStarted &+= 1
@@ -69,6 +75,7 @@ struct RecordFraming {
     } else if length > Self.maxRecordBodyBytes {
       verdict = .recordOverflow
     }
+    if verdict != .ok { failureOffset = headerEndOffset - Self.headerBytes }
     bodyLeft = length
   }
 }

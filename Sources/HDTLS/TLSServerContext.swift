@@ -79,6 +79,12 @@ public final class TLSServerContext: @unchecked Sendable {
           + OpenSSLErrorQueue.drainText(fallback: "no certificate") + ")")
     }
     guard SSL_CTX_use_PrivateKey_file(ctx, keyPath, SSL_FILETYPE_PEM) == 1 else {
+      // OpenSSL also refuses a well-formed key that belongs to another certificate.
+      if isParsablePrivateKey(keyPath) {
+        ERR_clear_error()
+        throw TLSContextError(
+          .keyDoesNotMatchCertificate, "tls_key \(keyPath) does not match tls_cert \(certificatePath)")
+      }
       throw TLSContextError(
         .keyUnreadable,
         "tls_key \(keyPath): not a PEM private key (" + OpenSSLErrorQueue.drainText(fallback: "no key") + ")")
@@ -94,5 +100,13 @@ public final class TLSServerContext: @unchecked Sendable {
     guard ctls_ctx_add1_chain_cert(ctx, meta) == 1 else {
       throw TLSContextError(.metaCertificate, "meta certificate: " + OpenSSLErrorQueue.drainText(fallback: "not added"))
     }
+  }
+
+  private static func isParsablePrivateKey(_ path: String) -> Bool {
+    guard let bio = BIO_new_file(path, "r") else { return false }
+    defer { BIO_free(bio) }
+    guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else { return false }
+    EVP_PKEY_free(key)
+    return true
   }
 }

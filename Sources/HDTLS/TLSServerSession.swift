@@ -60,15 +60,16 @@ public struct TLSServerSession {
 
   // MARK: ciphertext in and out
 
-  /// Hands ciphertext received from the peer to the session.
-  /// Returns false when the bytes break TLS framing (see `framingFailure`).
+  /// Hands ciphertext received from the peer to the session. False only
+  /// when OpenSSL is out of memory. Bad framing shows up in the next
+  /// `handshake()`/`read(into:)` once the good records before it are used.
   @discardableResult
   public func feed(_ ciphertext: UnsafeRawBufferPointer) -> Bool {
     guard ciphertext.count > 0 else { return true }
     state.pointee.framing.consume(ciphertext)
     // A memory BIO grows to take everything; a short write means no memory.
     let written = BIO_write(networkIn, ciphertext.baseAddress, Int32(ciphertext.count))
-    return written == Int32(ciphertext.count) && framingFailure == nil
+    return written == Int32(ciphertext.count)
   }
 
   /// Ciphertext waiting to be sent to the peer.
@@ -93,7 +94,8 @@ public struct TLSServerSession {
   /// on a record boundary: the socket's next byte starts a new record.
   public var inputAtRecordBoundary: Bool { bufferedInputBytes == 0 && state.pointee.framing.isAtRecordBoundary }
 
-  /// Non-nil once the fed bytes are not valid TLS framing.
+  /// Non-nil once the fed bytes are not valid TLS framing (somewhere ahead;
+  /// the records before the bad one are still delivered).
   public var framingFailure: TLSFailureReason? {
     switch state.pointee.framing.verdict {
     case .ok: return nil
@@ -103,12 +105,20 @@ public struct TLSServerSession {
     }
   }
 
+  /// The framing failure once OpenSSL has consumed everything before the bad
+  /// record, i.e. when the next thing to process is the bad record itself.
+  private var framingFailureReached: TLSFailureReason? {
+    guard let failure = framingFailure else { return nil }
+    let consumed = state.pointee.framing.bytesConsumed - bufferedInputBytes
+    return consumed >= state.pointee.framing.failureOffset ? failure : nil
+  }
+
   // MARK: handshake
 
   /// Runs the handshake as far as the buffered input allows. Send
   /// `pendingOutputBytes` after every call, whatever the result.
   public func handshake() -> TLSHandshakeStep {
-    if let failure = framingFailure { return .failed(failure) }
+    if let failure = framingFailureReached { return .failed(failure) }
     ERR_clear_error()
     let rc = SSL_do_handshake(ssl)
     if rc == 1 {
@@ -117,9 +127,9 @@ public struct TLSServerSession {
       return .done
     }
     switch classify(rc) {
-    case .retry: return .needMore
+    case .retry: return framingFailure.map { .failed($0) } ?? .needMore
     case .closed: return .failed(.peerClosed)
-    case .failed(let reason): return .failed(reason)
+    case .failed(let reason): return .failed(framingFailure ?? reason)
     }
   }
 
@@ -140,15 +150,15 @@ public struct TLSServerSession {
   /// least 16 KiB one call returns one whole record. Send pending output
   /// afterwards too: TLS 1.3 KeyUpdate makes OpenSSL answer.
   public func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSReadResult {
-    if let failure = framingFailure { return .failed(failure) }
+    if let failure = framingFailureReached { return .failed(failure) }
     guard buffer.count > 0 else { return .data(0) }
     ERR_clear_error()
     let rc = SSL_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count))
     if rc > 0 { return .data(Int(rc)) }
     switch classify(rc) {
-    case .retry: return .needMore
+    case .retry: return framingFailure.map { .failed($0) } ?? .needMore
     case .closed: return .closed
-    case .failed(let reason): return .failed(reason)
+    case .failed(let reason): return .failed(framingFailure ?? reason)
     }
   }
 
