@@ -66,6 +66,9 @@ public final class PlainTransport: ClientTransport {
       fileDescriptor = -1
     }
   }
+
+  /// Gives up ownership of the socket without closing it.
+  func release() { fileDescriptor = -1 }
 }
 
 enum SocketOptions {

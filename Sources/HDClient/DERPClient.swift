@@ -234,6 +234,29 @@ public final class DERPClient {
     return Clock.nowSeconds() - started
   }
 
+  /// Hands the connection over to another I/O engine (the io_uring load
+  /// generator): returns the socket and any DERP bytes already read but not
+  /// yet returned as frames. The client must not be used afterwards; the
+  /// caller owns and closes the socket. Plain transports only: TLS state
+  /// cannot move to another engine.
+  public func detach() throws(DERPClientError) -> (fileDescriptor: Int32, buffered: [UInt8]) {
+    guard let plain = transport as? PlainTransport else {
+      throw .protocolViolation("only plain TCP connections can be detached")
+    }
+    guard pending.isEmpty else { throw .protocolViolation("decoded frames are pending; receive them first") }
+    var bytes: [UInt8] = []
+    while let (header, payload) = try reader.nextBufferedFrame() {
+      var h = [UInt8](repeating: 0, count: DERPConstants.frameHeaderBytes)
+      h.withUnsafeMutableBytes { header.encode(to: $0.baseAddress!) }
+      bytes += h
+      bytes += payload
+    }
+    bytes += reader.unconsumedBytes()
+    let fd = plain.fileDescriptor
+    plain.release()
+    return (fd, bytes)
+  }
+
   /// Frames already read from the socket but not yet returned.
   public var hasBufferedFrames: Bool { !pending.isEmpty || reader.bufferedBytes > 0 }
 }

@@ -23,6 +23,11 @@ public struct FrameReader: ~Copyable {
   /// Bytes buffered but not yet returned as frames.
   public var bufferedBytes: Int { end - start }
 
+  /// A copy of the buffered bytes that do not yet form a whole frame.
+  public func unconsumedBytes() -> [UInt8] {
+    Array(UnsafeRawBufferPointer(start: storage + start, count: end - start))
+  }
+
   /// Adds bytes that were read elsewhere (e.g. handshake leftovers).
   public mutating func append(_ bytes: UnsafeRawBufferPointer) {
     compactIfNeeded(for: bytes.count)

@@ -23,6 +23,15 @@ public enum TCPConnector {
     throw lastError
   }
 
+  /// True for an IPv4 or IPv6 address literal (no SNI is sent for those).
+  public static func isIPLiteral(_ host: String) -> Bool {
+    var bare = host
+    if bare.hasPrefix("["), bare.hasSuffix("]") { bare = String(bare.dropFirst().dropLast()) }
+    var v4 = in_addr()
+    var v6 = in6_addr()
+    return inet_pton(AF_INET, bare, &v4) == 1 || inet_pton(AF_INET6, bare, &v6) == 1
+  }
+
   /// A resolved socket address, stored inline.
   public struct Address: Sendable, CustomStringConvertible {
     public var storage: sockaddr_storage
