@@ -1,6 +1,0 @@
-import XCTest
-@testable import HDMetrics
-
-final class HDMetricsSmokeTests: XCTestCase {
-  func testModuleLinks() throws {}
-}
