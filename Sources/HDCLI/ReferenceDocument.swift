@@ -22,6 +22,8 @@ public enum ReferenceDocument {
         and booleans must not be quoted. Out-of-range values name the range.
       - Booleans are `true`/`false`; `yes`/`no`/`on`/`off` are accepted with a warning.
       - `null` (or an empty value) leaves a path or URL unset; other keys need a value.
+      - A relative path in a file is relative to that file's directory; on the command line,
+        to the working directory.
       - A key whose behaviour this build does not implement yet (status "not yet") is accepted
         only at its default; any other value stops the daemon with `NOT_IMPLEMENTED`.
       - Every diagnostic reads `FILE:LINE:COL: error|warning: message [CODE]`, followed by the

@@ -20,6 +20,13 @@ struct ConfigDecoder {
     self.document = document
   }
 
+  /// Relative paths in a file mean relative to that file's directory, so the
+  /// daemon and `hdctl check-config` agree whatever their working directory.
+  func resolve(_ path: String) -> String {
+    guard !path.hasPrefix("/"), let slash = file.lastIndex(of: "/") else { return path }
+    return String(file[...slash]) + path
+  }
+
   func origin(_ node: YAMLNode) -> SettingOrigin {
     .file(path: file, mark: node.mark, sourceLine: document.sourceLine(node.mark.line))
   }
@@ -64,9 +71,11 @@ struct ConfigDecoder {
   }
 
   private mutating func decodeEntry(name: String, path: String, pair: YAMLPair, section: String?) {
-    if let spec = ConfigSchema.spec(forKey: path) {
+    // A dotted name (`metrics.port:` at the top level) is not the nested key.
+    if !name.contains("."), let spec = ConfigSchema.spec(forKey: path) {
       var converter = ValueConverter(spec: spec, origin: origin)
-      let value = converter.convert(pair.value)
+      var value = converter.convert(pair.value)
+      if case .path = spec.type, case .string(let text)? = value { value = .string(resolve(text)) }
       diagnostics += converter.diagnostics
       // Later findings about the value (missing file, port clash) point at the value itself.
       if let value { assignments.append(SettingAssignment(key: path, value: value, origin: origin(pair.value))) }

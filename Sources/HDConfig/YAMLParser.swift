@@ -27,11 +27,25 @@ public enum YAMLParser {
     return (document, outcome.diagnostics)
   }
 
+  /// Splits like libyaml counts lines: LF, CR, CR LF, NEL, LS and PS all end a line.
   static func splitLines(_ text: String) -> [String] {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-      $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+    var lines: [String] = []
+    var current = String.UnicodeScalarView()
+    var previousWasCR = false
+    for scalar in text.unicodeScalars {
+      if scalar == "\n" && previousWasCR {
+        previousWasCR = false
+        continue
+      }
+      previousWasCR = scalar == "\r"
+      if scalar == "\n" || scalar == "\r" || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}" {
+        lines.append(String(current))
+        current = String.UnicodeScalarView()
+      } else {
+        current.append(scalar)
+      }
     }
-    if lines.last == "" { lines.removeLast() }
+    if !current.isEmpty { lines.append(String(current)) }
     return lines
   }
 
@@ -47,6 +61,16 @@ public enum YAMLParser {
 
   private static func mark(_ m: yaml_mark_t) -> YAMLMark {
     YAMLMark(line: Int(m.line) + 1, column: Int(m.column) + 1)
+  }
+
+  private static func position(ofByte offset: Int, in buffer: UnsafeBufferPointer<UInt8>) -> YAMLMark {
+    var line = 1
+    var lineStart = 0
+    for index in 0..<min(offset, buffer.count) where buffer[index] == 0x0A {
+      line += 1
+      lineStart = index + 1
+    }
+    return YAMLMark(line: line, column: max(1, offset - lineStart + 1))
   }
 
   private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?, _ length: Int) -> String {
@@ -89,7 +113,10 @@ public enum YAMLParser {
         let problem = cString(parser.problem) ?? "invalid YAML"
         var message = "YAML syntax error: \(problem)"
         if let context = cString(parser.context) { message += " \(context)" }
-        return failure(.yamlSyntax, mark(parser.problem_mark), message)
+        // Reader errors (bad encoding) carry a byte offset instead of a mark.
+        let at = parser.error == YAML_READER_ERROR
+          ? position(ofByte: parser.problem_offset, in: buffer) : mark(parser.problem_mark)
+        return failure(.yamlSyntax, at, message)
       }
       defer { yaml_event_delete(&event) }
       let at = mark(event.start_mark)
