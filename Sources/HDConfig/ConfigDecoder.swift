@@ -39,7 +39,8 @@ struct ConfigDecoder {
   }
 
   mutating func decode() {
-    guard let root = document.root else { return }  // empty file: built-in defaults
+    // An empty file (or just `---`) means built-in defaults.
+    guard let root = document.root, !root.isNull else { return }
     guard case .mapping(let pairs) = root.value else {
       report(
         .error, .rootNotMapping, at: root, key: nil,
