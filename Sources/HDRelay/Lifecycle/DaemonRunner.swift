@@ -51,8 +51,10 @@ public final class DaemonRunner {
       log.critical("refusing to start: server key: \(error)")
       return 1
     }
+    let host = CPUAvailability.probe()
+    log.debug("CPUs this process may use", ["cpus": host.summary])
     do {
-      plan = try WorkerPlan.resolve(workers: config.workers, pinCores: config.pinCores, host: CPUAvailability.probe())
+      plan = try WorkerPlan.resolve(workers: config.workers, pinCores: config.pinCores, host: host)
     } catch {
       log.critical("refusing to start: \(error)")
       return 1
