@@ -18,7 +18,7 @@ public enum FileAccess {
     defer { close(fd) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
-    while bytes.count < limitBytes {
+    while bytes.count <= limitBytes {
       let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
       if count < 0 {
         if errno == EINTR { continue }
@@ -27,6 +27,8 @@ public enum FileAccess {
       if count == 0 { break }
       bytes.append(contentsOf: chunk[0..<count])
     }
+    // Never hand back a silently truncated file.
+    if bytes.count > limitBytes { return .failure(.unreadable("larger than \(limitBytes) bytes")) }
     return .success(bytes)
   }
 

@@ -46,6 +46,44 @@ final class GeneratedFilesTests: XCTestCase {
     }
   }
 
+  private func shell(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: TestPaths.repositoryRoot)
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  func testZshCompletionsParse() throws {
+    try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/zsh"), "zsh not installed")
+    for name in ["_hdctl", "_hyper-derp"] {
+      let result = try shell("/usr/bin/zsh", ["-n", "completions/\(name)"])
+      XCTAssertEqual(result.status, 0, "\(name): \(result.output)")
+    }
+  }
+
+  /// fish can complete a command line non-interactively (`complete -C`), so the
+  /// generated completions are exercised for real.
+  func testFishCompletionCompletesSubcommandsValuesAndKeys() throws {
+    try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/fish"), "fish not installed")
+    func complete(_ script: String, _ line: String) throws -> [String] {
+      let result = try shell("/usr/bin/fish", ["-c", "source completions/\(script); complete -C '\(line)'"])
+      XCTAssertEqual(result.status, 0, result.output)
+      return result.output.split(separator: "\n").map { String($0.split(separator: "\t")[0]) }
+    }
+    XCTAssertEqual(try complete("hdctl.fish", "hdctl che"), ["check-config"])
+    XCTAssertEqual(try complete("hdctl.fish", "hdctl check-config --format ").sorted(), ["json", "text"])
+    XCTAssertEqual(try complete("hdctl.fish", "hdctl explain metrics.t"), ["metrics.tls_cert", "metrics.tls_key"])
+    XCTAssertEqual(try complete("hyper-derp.fish", "hyper-derp --ktls ").sorted(), ["auto", "off", "required"])
+    XCTAssertEqual(try complete("hyper-derp.fish", "hyper-derp --log-f"), ["--log-format"])
+  }
+
   /// Runs the generated bash completion in a real bash and reads COMPREPLY.
   private func bashComplete(_ script: String, words: [String]) throws -> [String] {
     let quoted = words.map { "'\($0)'" }.joined(separator: " ")
