@@ -12,6 +12,8 @@ final class RelayShared: @unchecked Sendable {
   let workerCount: Int
   let logSink: RelayLogSink
   let acceptLimiter: AcceptRateLimiter
+  /// TLS on the DERP port (nil = plain TCP).
+  let tls: RelayTLS?
   /// xfer[src][dst]: records from worker src to worker dst (nil when src == dst).
   let xfer: [[XferRing?]]
   /// eventfd per worker: written by producers when the consumer may be asleep.
@@ -31,6 +33,7 @@ final class RelayShared: @unchecked Sendable {
     workerCount = options.workerCount
     logSink = options.log
     acceptLimiter = AcceptRateLimiter(perSecond: options.config.maxAcceptRatePerSecond)
+    tls = options.tls as? RelayTLS
     xfer = (0..<options.workerCount).map { src in
       (0..<options.workerCount).map { dst in src == dst ? nil : XferRing(capacity: Tuning.xferRingBytes) }
     }

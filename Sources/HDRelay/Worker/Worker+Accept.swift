@@ -49,8 +49,14 @@ extension Worker {
     conn.pointee.state = .http
     conn.pointee.transport = .plain
     conn.pointee.acceptTick = tick
+    if let tls = shared.tls, !admitTLS(conn, tls) {
+      stats.add(.acceptErrors)
+      close(fd)
+      conns.free(slot)
+      return
+    }
     stats.add(.currentConnections)
-    stats.add(.currentPlain)
+    stats.add(conn.pointee.transport == .plain ? .currentPlain : .currentUserspaceTLS)
     armRecv(slot)
   }
 

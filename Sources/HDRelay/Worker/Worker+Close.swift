@@ -30,6 +30,7 @@ extension Worker {
       }
     }
     if state == .registered { unregister(slot, conn) }
+    noteTLSSetupEnd(conn, reason: reason)
     conn.pointee.state = .closing
     if reason == .writeTimeout { stats.add(.writeTimeouts) }
     // Nothing more will be written; queued packets are lost to a write error.
@@ -46,6 +47,7 @@ extension Worker {
     guard conn.pointee.state == .closing, conn.pointee.pendingOps == 0 else { return }
     dropSendQueue(conn)
     releaseAssembly(conn)
+    releaseTLS(conn)
     if let set = conn.pointee.sentTo { set.deallocate() }
     conn.pointee.sentTo = nil
     if conn.pointee.flags.contains(.preferred) { stats.sub(.currentHomeConnections) }
@@ -82,7 +84,7 @@ extension Worker {
         else { continue }
         if queuePeerGone(dest.slot, d, key, reason: .disconnected) { stats.add(.peerGoneDisconnectedFrames) }
       } else {
-        send(.peerGone(key: key, location: dest, reason: .disconnected), to: dest.worker)
+        sendControl(.peerGone(key: key, location: dest, reason: .disconnected), to: dest.worker)
       }
     }
   }

@@ -40,6 +40,11 @@ extension Worker {
       beginClose(slot, reason: .peerClosed)
       return
     }
+    if c.result == -EIO && conn.pointee.transport == .kernelTLS {
+      // Kernel TLS: an alert or other non-data record is next in the stream.
+      onKernelTLSControlRecord(slot, conn)
+      return
+    }
     if c.result < 0 && c.result != -ENOBUFS && c.result != -ECANCELED {
       beginClose(slot, reason: .peerClosed)
       return
@@ -48,6 +53,12 @@ extension Worker {
       stats.add(.recvBufferExhaustions)
       conn.pointee.flags.insert(.recvStarved)
       starvedSlots.append(slot)
+      return
+    }
+    // TLS handshake done and kernel TLS wanted: the recv was cancelled so
+    // the keys can be installed at a known point of the stream.
+    if !c.hasMore && conn.pointee.tls?.pointee.phase == .switchPending {
+      trySwitchToKernel(slot, conn)
       return
     }
     // The multishot ended (cancelled for the rate limit, or ended by the
@@ -77,7 +88,8 @@ extension Worker {
   @inline(__always)
   func receiveBytes(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int) {
     switch conn.pointee.transport {
-    case .plain: receivePlaintext(slot, conn, bytes, count)
+    case .plain, .kernelTLS: receivePlaintext(slot, conn, bytes, count)
+    case .userspaceTLS: receiveTLS(slot, conn, bytes, count)
     }
   }
 

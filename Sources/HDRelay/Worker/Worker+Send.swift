@@ -143,7 +143,8 @@ extension Worker {
   @inline(__always)
   func flushSend(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     switch conn.pointee.transport {
-    case .plain: submitPlainSend(slot, conn)
+    case .plain, .kernelTLS: submitPlainSend(slot, conn)
+    case .userspaceTLS: flushTLSSend(slot, conn)
     }
   }
 
@@ -166,6 +167,7 @@ extension Worker {
 
   func onSendComplete(_ c: Completion, slot: Int32, generation: UInt32) {
     guard let conn = conns.resolve(slot: slot, generation: generation) else { return }
+    if conn.pointee.transport == .userspaceTLS { return onTLSSendComplete(c, slot, conn) }
     conn.pointee.flags.remove(.sendInFlight)
     conn.pointee.pendingOps -= 1
     guard let block = conn.pointee.sendQueue else { return finishCloseIfIdle(slot) }

@@ -31,11 +31,11 @@ extension Worker {
 
   /// Sends a control record to every other worker.
   func broadcast(_ message: XferControl) {
-    for w in 0..<shared.workerCount where w != index { send(message, to: w) }
+    for w in 0..<shared.workerCount where w != index { sendControl(message, to: w) }
   }
 
   /// Sends a control record to worker `w`, keeping order behind earlier overflow.
-  func send(_ message: XferControl, to w: Int) {
+  func sendControl(_ message: XferControl, to w: Int) {
     if overflow[w].isEmpty, push(message, to: w) { return }
     stats.add(.xferRingFull)
     overflow[w].append(message)
