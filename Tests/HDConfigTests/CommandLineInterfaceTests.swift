@@ -53,29 +53,3 @@ final class CommandLineInterfaceTests: XCTestCase {
       ["check-config", "explain", "generate", "doctor", "recommend", "tune", "version"])
   }
 }
-
-final class DaemonFrontEndTests: XCTestCase {
-  func testHelpVersionPrintAndCheck() {
-    let help = DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--help", "--port", "1"], options: .syntaxOnly))
-    XCTAssertEqual(help?.exitCode, 0)
-    XCTAssertTrue(help?.standardOutput.contains("--pin-cores") ?? false)
-    let version = DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--version"], options: .syntaxOnly))
-    XCTAssertEqual(version?.standardOutput, "hyper-derp \(ProductVersion.current)\n")
-    let printed = DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--print-config", "--workers=3"], options: .syntaxOnly))
-    XCTAssertEqual(printed?.exitCode, 0)
-    XCTAssertTrue(printed?.standardOutput.contains("\nworkers: 3\n") ?? false)
-    let checked = DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--check-config", "--port=0"], options: .syntaxOnly))
-    XCTAssertEqual(checked?.exitCode, 1)
-    XCTAssertTrue(checked?.standardError.contains("[OUT_OF_RANGE]") ?? false)
-  }
-
-  func testRunRefusesErrorsAndNotImplementedKeysButNotWarnings() {
-    XCTAssertNil(DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--port", "4000"], options: .syntaxOnly)))
-    XCTAssertNil(DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--pin-workers", "0"], options: .syntaxOnly)))
-    let refused = DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--stun-port", "3478"], options: .syntaxOnly))
-    XCTAssertEqual(refused?.exitCode, 1)
-    XCTAssertTrue(refused?.standardError.contains("stun_port is not implemented yet") ?? false)
-    let cxx = DaemonFrontEnd.respond(to: DaemonCommandLine.parse(["--level2"], options: .syntaxOnly))
-    XCTAssertEqual(cxx?.exitCode, 1)
-  }
-}
