@@ -44,6 +44,7 @@ extension DiagnosticCode {
     case .certificateExpiringSoon: return "the certificate expires within 14 days"
     case .keyFileInvalid: return "key_file does not hold privkey:<64 hex>"
     case .hostCPUOffline: return "host-specific: a pinned CPU is not online here"
+    case .hostCPUNotAllowed: return "host-specific: a pinned CPU is outside this process's affinity mask or cpuset here"
     case .hostSMTSiblings: return "host-specific: two pinned CPUs share a physical core here"
     case .hostSockbufCapped: return "host-specific: sockbuf above net.core.rmem_max/wmem_max here"
     }

@@ -57,6 +57,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
 
   // Facts of the host the check runs on (warnings, marked host-specific).
   case hostCPUOffline = "HOST_CPU_OFFLINE"
+  case hostCPUNotAllowed = "HOST_CPU_NOT_ALLOWED"
   case hostSMTSiblings = "HOST_SMT_SIBLINGS"
   case hostSockbufCapped = "HOST_SOCKBUF_CAPPED"
 }

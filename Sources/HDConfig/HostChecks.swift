@@ -22,6 +22,18 @@ enum HostChecks {
       }
     }
 
+    if let allowed = facts.allowedCPUs {
+      let online = facts.onlineCPUs ?? Set(config.pinCores)
+      // Offline CPUs were reported above; here the online ones this process may not use.
+      let forbidden = config.pinCores.filter { online.contains($0) && !allowed.contains($0) }
+      if !forbidden.isEmpty {
+        warn(
+          "pin_cores", .hostCPUNotAllowed,
+          "CPU\(forbidden.count == 1 ? "" : "s") \(HostFacts.formatCPUList(Set(forbidden))) \(forbidden.count == 1 ? "is" : "are") outside the CPUs this process may use here (allowed: \(HostFacts.formatCPUList(allowed))); check CPUAffinity= and the cgroup cpuset",
+          suggestion: nil)
+      }
+    }
+
     var reported: Set<Int> = []
     for (index, core) in config.pinCores.enumerated() where !reported.contains(core) {
       guard let siblings = facts.smtSiblings[core] else { continue }

@@ -4,6 +4,9 @@
 public struct HostFacts: Sendable, Equatable {
   /// CPUs listed in /sys/devices/system/cpu/online; nil when unknown.
   public var onlineCPUs: Set<Int>?
+  /// CPUs this process may run on (affinity mask and cpuset), from
+  /// /proc/self/status `Cpus_allowed_list`; nil when unknown.
+  public var allowedCPUs: Set<Int>?
   /// For each CPU, the SMT siblings sharing its physical core (itself included).
   public var smtSiblings: [Int: Set<Int>]
   /// net.core.rmem_max and wmem_max; nil when unknown.
@@ -11,10 +14,11 @@ public struct HostFacts: Sendable, Equatable {
   public var wmemMaxBytes: Int?
 
   public init(
-    onlineCPUs: Set<Int>? = nil, smtSiblings: [Int: Set<Int>] = [:], rmemMaxBytes: Int? = nil,
+    onlineCPUs: Set<Int>? = nil, allowedCPUs: Set<Int>? = nil, smtSiblings: [Int: Set<Int>] = [:], rmemMaxBytes: Int? = nil,
     wmemMaxBytes: Int? = nil
   ) {
     self.onlineCPUs = onlineCPUs
+    self.allowedCPUs = allowedCPUs
     self.smtSiblings = smtSiblings
     self.rmemMaxBytes = rmemMaxBytes
     self.wmemMaxBytes = wmemMaxBytes
@@ -25,6 +29,7 @@ public struct HostFacts: Sendable, Equatable {
     let base = root.hasSuffix("/") ? String(root.dropLast()) : root
     var facts = HostFacts()
     facts.onlineCPUs = FileAccess.readText(base + "/sys/devices/system/cpu/online").flatMap(parseCPUList)
+    facts.allowedCPUs = FileAccess.readText(base + "/proc/self/status").flatMap(parseAllowedCPUs)
     for cpu in (facts.onlineCPUs ?? []).sorted() {
       let topology = base + "/sys/devices/system/cpu/cpu\(cpu)/topology/"
       // core_cpus_list is the current name; thread_siblings_list the older one.
@@ -39,6 +44,13 @@ public struct HostFacts: Sendable, Equatable {
 
   private static func parseInt(_ text: String) -> Int? {
     Int(text.trimmingCharacters(in: " \n\t"))
+  }
+
+  /// The `Cpus_allowed_list:` line of /proc/PID/status.
+  static func parseAllowedCPUs(_ status: String) -> Set<Int>? {
+    let prefix = "Cpus_allowed_list:"
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+    return parseCPUList(String(line.dropFirst(prefix.count)))
   }
 
   /// Parses the kernel's cpulist format: "0-3,5,7-8".

@@ -39,7 +39,8 @@ final class YAMLParserTests: XCTestCase {
 
   func testHostFactsFromFixtureRoot() {
     let facts = HostFacts.read(root: TestPaths.hostFixture)
-    XCTAssertEqual(facts.onlineCPUs, [0, 1])
+    XCTAssertEqual(facts.onlineCPUs, [0, 1, 2])
+    XCTAssertEqual(facts.allowedCPUs, [0, 1])
     XCTAssertEqual(facts.smtSiblings[0], [0, 1])
     XCTAssertEqual(facts.rmemMaxBytes, 212_992)
     XCTAssertEqual(facts.wmemMaxBytes, 212_992)
