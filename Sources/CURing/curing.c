@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 
 int hd_ring_init(struct io_uring *ring, unsigned entries, unsigned flags, unsigned sq_thread_idle_ms) {
   struct io_uring_params p;

@@ -5,15 +5,13 @@
 #include <sys/types.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+
 #include <signal.h>
 #include <sched.h>
 #include <time.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <sys/eventfd.h>
+
 #include <liburing.h>
 
 // Constants newer than liburing 2.3's headers (the running kernel has them).
