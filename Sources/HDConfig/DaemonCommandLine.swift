@@ -140,17 +140,20 @@ private struct FlagScan {
       text = value(for: name, inline: inline)
     }
     guard let text else { return }
+    // On the command line an empty value is a mistake, never "unset" (YAML's null).
+    if text.isEmpty, spec.type.isOptional {
+      error(.emptyPath, "\(name) needs a non-empty value", key: spec.key)
+      return
+    }
     let node = YAMLNode(value: .scalar(text, plain: true), mark: YAMLMark(line: 0, column: 0))
     var converter = ValueConverter(spec: spec, origin: { _ in .commandLine(flag: name) })
     let converted: SettingValue?
     switch spec.type {
     case .ipList, .hostList:
+      // Each occurrence of a repeatable flag is one list element.
       converted = converter.listElement(node).map { .strings([$0]) }
     default:
-      converted = text.isEmpty && spec.type.isOptional ? nil : converter.convert(node)
-      if text.isEmpty && spec.type.isOptional {
-        error(.emptyPath, "\(name) needs a non-empty value", key: spec.key)
-      }
+      converted = converter.convert(node)
     }
     diagnostics += converter.diagnostics
     guard let converted else { return }
