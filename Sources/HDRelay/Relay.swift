@@ -25,8 +25,8 @@ public final class Relay: @unchecked Sendable {
     if let pins = options.pinCores, pins.count < options.workerCount {
       throw RelayError("pin_cores lists \(pins.count) cores for \(options.workerCount) workers")
     }
-    guard options.tls == nil else {
-      throw RelayError("TLS on the DERP port is not wired into the data plane yet; start without tls_cert/tls_key")
+    if let tls = options.tls, !(tls is RelayTLS) {
+      throw RelayError("RelayOptions.tls must be a RelayTLS (RelayTLS.make)")
     }
     for literal in options.config.bind where BindAddress(literal) == nil {
       throw RelayError("bind address \(literal) is not an IPv4 or IPv6 literal")
@@ -63,6 +63,7 @@ public final class Relay: @unchecked Sendable {
       throw error
     }
     shared.log(.info, "relay listening on \(boundAddresses.joined(separator: ", ")) with \(workers.count) worker(s)")
+    shared.log(.info, shared.tls?.modeDescription ?? "plain TCP on the DERP port (no tls_cert/tls_key)")
   }
 
   /// `address:port` of every listener.
@@ -98,6 +99,7 @@ public final class Relay: @unchecked Sendable {
   public func statsSnapshot() -> RelayStatsSnapshot {
     var s = RelayStatsSnapshot()
     for w in workers { w.stats.accumulate(into: &s) }
+    if let tls = shared.tls { s.tls = tls.statsSnapshot() }
     return s
   }
 

@@ -86,6 +86,10 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   /// control queue was full.
   public var controlFramesDropped: UInt64 = 0
 
+  // MARK: TLS
+  /// TLS handshakes, failures by reason, kernel-TLS installs and fallbacks.
+  public var tls = TLSStatsSnapshot()
+
   public init() {}
 
   static func dropMatrix() -> [[UInt64]] {

@@ -4,7 +4,7 @@
 // lack the `tls` module, so everything here reports why it cannot rather than
 // assuming.
 @preconcurrency import Glibc
-import CTLS
+internal import CTLS
 
 /// Why kernel TLS is not available on this machine.
 public struct KernelTLSUnavailable: Error, Sendable, Equatable, CustomStringConvertible {

@@ -4,7 +4,7 @@
 // the DERP protocol version. TLS 1.3 hides certificates from observers, so a
 // client that sees it knows the server key up front and may use
 // `Derp-Fast-Start`.
-import CTLS
+internal import CTLS
 import HDProtocol
 
 /// What a `derpkey` meta certificate announces.

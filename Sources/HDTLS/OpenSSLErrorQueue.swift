@@ -1,6 +1,6 @@
 // OpenSSL reports failures through a per-thread error queue. Control-plane
 // code turns it into text; the data plane only reads the first reason code.
-import CTLS
+internal import CTLS
 
 enum OpenSSLErrorQueue {
   /// Drains the queue into one line ("reason; reason"), or `fallback` if empty.

@@ -2,7 +2,7 @@
 // to check derived keys against records OpenSSL produced, and by test clients
 // to send a record OpenSSL would not (an alert mid-stream). Allocates: not for
 // the data plane.
-import CTLS
+internal import CTLS
 
 /// Seals and opens TLS 1.2/1.3 AES-GCM records with one direction's key.
 public struct RecordProtection {

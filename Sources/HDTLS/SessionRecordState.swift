@@ -2,7 +2,7 @@
 // (keylog callback) and the number of records each way (message callback with
 // SSL3_RT_HEADER). OpenSSL 3.0 has no public record-sequence API, and kernel
 // TLS needs the exact next sequence number for both directions.
-import CTLS
+internal import CTLS
 
 /// Lives in one heap block per connection, reached from callbacks through the
 /// SSL's ex_data slot 0 (keylog) and the message-callback argument (records).

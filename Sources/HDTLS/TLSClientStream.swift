@@ -4,7 +4,7 @@
 // `derpkey` meta certificate, and can send an alert OpenSSL would not send
 // on its own (the bad-input and close tests of the relay).
 @preconcurrency import Glibc
-import CTLS
+internal import CTLS
 
 /// What went wrong on a client TLS stream.
 public enum TLSStreamError: Error, Equatable, CustomStringConvertible, Sendable {

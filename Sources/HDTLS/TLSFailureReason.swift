@@ -1,6 +1,6 @@
 // Why a TLS connection failed, as a closed set: raw values are metric label
 // values (`hyper_derp_tls_handshake_failures_total{reason="..."}`).
-import CTLS
+internal import CTLS
 
 /// The reason a TLS session failed, classified for counters.
 public enum TLSFailureReason: Int, Sendable, CaseIterable {

@@ -5,7 +5,7 @@
 // reference (SSL_new up-refs the SSL_CTX), so replacing the context never
 // disturbs existing connections.
 @preconcurrency import Glibc
-import CTLS
+internal import CTLS
 import HDProtocol
 
 /// An immutable OpenSSL server context. SSL_CTX is safe to share between

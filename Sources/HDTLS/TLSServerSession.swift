@@ -2,7 +2,7 @@
 // through a memory BIO, ciphertext out through another. It never blocks and
 // never touches the socket, so a worker's event loop can run many handshakes
 // at once and io_uring moves the bytes. Nothing here allocates per record.
-import CTLS
+internal import CTLS
 
 /// Progress of `TLSServerSession.handshake()`.
 public enum TLSHandshakeStep: Equatable, Sendable {

@@ -1,5 +1,5 @@
 // The two TLS versions the DERP port speaks (derper's MinVersion is TLS 1.2).
-import CTLS
+internal import CTLS
 
 /// A negotiated or requested TLS protocol version.
 public enum TLSVersion: String, Sendable, CaseIterable {

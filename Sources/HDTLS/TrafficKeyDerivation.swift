@@ -8,7 +8,7 @@
 //   (RFC 5246 §6.3, RFC 5288 §3; AEAD suites have no MAC keys).
 // Sequence numbers: records counted since the handshake finished; TLS 1.2's
 // Finished was record 0 under the new keys, so application data starts at 1.
-import CTLS
+internal import CTLS
 
 /// Why a session's keys cannot go to the kernel.
 public enum KernelTLSIneligibility: Error, Sendable, Equatable {

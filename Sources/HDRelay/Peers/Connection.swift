@@ -49,6 +49,8 @@ struct Connection {
   var state: ConnectionState = .free
   var transport: Transport = .plain
   var flags: ConnectionFlags = []
+  /// TLS session state while `transport == .userspaceTLS` (Sources/HDRelay/TLS).
+  var tls: UnsafeMutablePointer<TLSConnection>? = nil
   /// Operations whose completion is still due (recv, send, cancel).
   var pendingOps: Int16 = 0
   /// Registered key (zero before registration).

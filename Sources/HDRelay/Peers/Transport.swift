@@ -6,10 +6,16 @@
 enum Transport: UInt8 {
   /// Plain TCP: socket bytes are DERP/HTTP bytes.
   case plain
+  /// TLS by OpenSSL in the worker (handshake, and data when the kernel can't).
+  case userspaceTLS
+  /// TLS records handled by the kernel (kTLS): socket bytes are plaintext.
+  case kernelTLS
 
   var mode: TransportMode {
     switch self {
     case .plain: return .plain
+    case .userspaceTLS: return .userspaceTLS
+    case .kernelTLS: return .kernelTLS
     }
   }
 }

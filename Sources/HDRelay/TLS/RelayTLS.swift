@@ -1,0 +1,116 @@
+// TLS on the DERP port, as the relay's workers use it: the current server
+// context (replaced on SIGHUP, validated first), the data path chosen at
+// startup (kernel TLS when `ktls` allows and the kernel can; userspace
+// otherwise) and the workers' TLS counters.
+//
+// The handshake runs inside each worker's event loop over memory BIOs (never
+// a blocking SSL_accept, never a helper thread): it costs one ECDHE and one
+// signature (~0.1–0.3 ms of CPU), about what the DERP ClientInfo box costs,
+// and a slow client only holds its own connection's state, bounded by the
+// same 10 s setup deadline as the DERP handshake.
+@preconcurrency import Glibc
+import HDConfig
+import HDProtocol
+import HDTLS
+import Synchronization
+
+/// Where a TLS connection's records are encrypted after the handshake.
+public enum TLSDataPath: String, Sendable {
+  /// Keys installed in the kernel (kTLS); the worker moves plaintext.
+  case kernel
+  /// OpenSSL in the worker encrypts and decrypts (memory BIOs).
+  case userspace
+}
+
+/// The DERP port's TLS state; hand it to `RelayOptions.tls`.
+public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
+  /// Data path for connections whose cipher the kernel can run.
+  public let dataPath: TLSDataPath
+  /// One line for the startup log: which TLS mode and why.
+  public let modeDescription: String
+  private let serverKey: DERPKey
+  private let context: Mutex<TLSServerContext>
+  /// Per-worker counter blocks (index = worker; up to the relay's 64 workers).
+  let workerStats: [TLSWorkerStats]
+
+  static let workersMax = 64
+
+  /// Builds the TLS state for `config`, or nil when `tls_cert`/`tls_key` are
+  /// not set. Throws when the certificate or key is unusable, or when
+  /// `ktls: required` and the kernel cannot do kernel TLS (naming the fix).
+  public static func make(config: Config, serverKey: DERPKey) throws(RelayError) -> RelayTLS? {
+    guard let cert = config.tlsCert, let key = config.tlsKey else { return nil }
+    return try RelayTLS(certificatePath: cert, keyPath: key, ktls: config.ktls, serverKey: serverKey)
+  }
+
+  /// `kernelProbe` is injectable so tests can act out a kernel without kTLS.
+  public init(
+    certificatePath: String, keyPath: String, ktls: KTLSMode, serverKey: DERPKey,
+    kernelProbe: () -> Result<Void, KernelTLSUnavailable> = KernelTLS.probe
+  ) throws(RelayError) {
+    let initial: TLSServerContext
+    do {
+      initial = try TLSServerContext(certificatePath: certificatePath, keyPath: keyPath, serverKey: serverKey)
+    } catch {
+      throw RelayError("TLS: \(error.detail)")
+    }
+    switch ktls {
+    case .off:
+      dataPath = .userspace
+      modeDescription = "TLS on the DERP port: userspace TLS (ktls: off)"
+    case .auto, .required:
+      switch kernelProbe() {
+      case .success:
+        dataPath = .kernel
+        modeDescription = "TLS on the DERP port: kernel TLS (ktls: \(ktls.rawValue); kernel tls module available; "
+          + "ChaCha20 connections stay in userspace)"
+      case .failure(let why):
+        if ktls == .required {
+          throw RelayError("ktls: required, but \(why.description)")
+        }
+        dataPath = .userspace
+        modeDescription = "TLS on the DERP port: userspace TLS (ktls: auto; \(why.description))"
+      }
+    }
+    self.serverKey = serverKey
+    self.context = Mutex(initial)
+    self.workerStats = (0..<Self.workersMax).map { _ in TLSWorkerStats.allocate() }
+  }
+
+  deinit {
+    for block in workerStats { block.slots.deallocate() }
+  }
+
+  /// The context new connections use. Existing sessions keep the one they
+  /// were created with (OpenSSL reference-counts it).
+  var currentContext: TLSServerContext { context.withLock { $0 } }
+
+  /// SIGHUP: loads and validates the pair, then swaps it in. On failure the
+  /// old context stays in service and the error says why.
+  public func reloadCertificates(certificatePath: String, keyPath: String) throws(RelayError) {
+    let fresh: TLSServerContext
+    do {
+      fresh = try TLSServerContext(certificatePath: certificatePath, keyPath: keyPath, serverKey: serverKey)
+    } catch {
+      throw RelayError("TLS reload: \(error.detail); keeping the previous certificate")
+    }
+    context.withLock { $0 = fresh }
+  }
+
+  /// The live-reload hook for `tls_cert`/`tls_key` (register it with the daemon's ConfigReloader).
+  public var reloadHook: ReloadHook {
+    ReloadHook(name: "TLS certificate", keys: ["tls_cert", "tls_key"]) { [self] _, new in
+      guard let cert = new.tlsCert, let key = new.tlsKey else {
+        throw RelayError("TLS reload: turning TLS off needs a restart; keeping the previous certificate")
+      }
+      try reloadCertificates(certificatePath: cert, keyPath: key)
+    }
+  }
+
+  /// TLS counters summed over the workers.
+  public func statsSnapshot() -> TLSStatsSnapshot {
+    var s = TLSStatsSnapshot()
+    for block in workerStats { block.accumulate(into: &s) }
+    return s
+  }
+}

@@ -1,0 +1,39 @@
+// Per-connection TLS state, in one heap block a connection points at (the
+// connection slot itself stays plain values). Allocated at accept, freed at
+// close; nothing here is touched per packet beyond the session calls.
+@preconcurrency import Glibc
+import HDTLS
+
+enum TLSPhase: UInt8 {
+  /// Handshake running (in the connection's `http` state).
+  case handshaking
+  /// Records encrypted/decrypted by OpenSSL in the worker.
+  case userspace
+  /// Handshake done, kernel TLS wanted: waiting for the recv to end and the
+  /// handshake output to leave before installing keys.
+  case switchPending
+}
+
+struct TLSConnection {
+  var session: TLSServerSession
+  var phase: TLSPhase = .handshaking
+  /// Ciphertext staging for the in-flight send: a large packet-memory block
+  /// laid out as [msghdr][iovec][bytes…] (see `TLSStaging`).
+  var staging: UnsafeMutableRawPointer? = nil
+  var stagedBytes: Int = 0
+  var stagedSentBytes: Int = 0
+
+  static func allocate(session: TLSServerSession) -> UnsafeMutablePointer<TLSConnection> {
+    let p = UnsafeMutablePointer<TLSConnection>.allocate(capacity: 1)
+    p.initialize(to: TLSConnection(session: session))
+    return p
+  }
+}
+
+/// Layout of a staging block: the msghdr and its single iovec, then ciphertext.
+enum TLSStaging {
+  static let msghdrOffset = 0
+  static let iovecOffset = 64
+  static let dataOffset = 128
+  static let dataBytes = Tuning.largeBlockBytes - dataOffset
+}

@@ -1,0 +1,124 @@
+// Userspace TLS, send side: queued plaintext frames are encrypted by the
+// session (SSL_write into its memory BIO), the frames are released at once,
+// and the ciphertext is moved into a staging block and written with one
+// io_uring sendmsg; its completion sends the rest. One send in flight per
+// socket, as for plain connections.
+@preconcurrency import Glibc
+import CURing
+import HDTLS
+
+extension Worker {
+  /// The transport seam for a userspace-TLS connection's outgoing bytes.
+  func flushTLSSend(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
+    guard let tls = conn.pointee.tls, !conn.pointee.flags.contains(.sendInFlight) else { return }
+    if tls.pointee.phase != .handshaking { encryptQueuedFrames(slot, conn, tls) }
+    if conn.pointee.state == .closing { return }
+    shipTLSOutput(slot, conn)
+  }
+
+  /// SSL_write every queued frame; the frames are done once encrypted.
+  private func encryptQueuedFrames(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
+    guard let block = conn.pointee.sendQueue else { return }
+    let q = SendQueue(block)
+    let session = tls.pointee.session
+    while !q.isEmpty {
+      let offered = q.prepareSend()
+      guard offered > 0 else { break }
+      let message = q.msghdrPointer.pointee
+      for i in 0..<Int(message.msg_iovlen) {
+        let iov = message.msg_iov[i]
+        guard session.write(UnsafeRawBufferPointer(start: iov.iov_base, count: iov.iov_len)) else {
+          stats.add(.protocolErrors)
+          return beginClose(slot, reason: .writeError)
+        }
+      }
+      q.complete(sent: offered) { frame, sendClass in
+        if sendClass != .control {
+          stats.add(.packetsSent)
+        } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
+          conn.pointee.flags.remove(.pongPending)
+        }
+        memory.freeFrame(frame)
+      }
+    }
+    memory.freeSmallBlock(block)
+    conn.pointee.sendQueue = nil
+  }
+
+  /// Submits the session's pending ciphertext (or what fits in one staging
+  /// block), unless a send is already in flight.
+  func shipTLSOutput(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
+    guard let tls = conn.pointee.tls, !conn.pointee.flags.contains(.sendInFlight),
+      conn.pointee.state != .closing, conn.pointee.state != .free
+    else { return }
+    let session = tls.pointee.session
+    if tls.pointee.stagedSentBytes >= tls.pointee.stagedBytes {
+      tls.pointee.stagedBytes = 0
+      tls.pointee.stagedSentBytes = 0
+      guard session.pendingOutputBytes > 0 else { return tlsSendIdle(slot, conn, tls) }
+      if tls.pointee.staging == nil {
+        guard let block = memory.allocateLargeBlock() else {
+          stats.add(.protocolErrors)
+          return beginClose(slot, reason: .writeError)
+        }
+        tls.pointee.staging = block
+      }
+      let data = tls.pointee.staging! + TLSStaging.dataOffset
+      tls.pointee.stagedBytes = session.takeOutput(
+        into: UnsafeMutableRawBufferPointer(start: data, count: TLSStaging.dataBytes))
+    }
+    let block = tls.pointee.staging!
+    let iov = (block + TLSStaging.iovecOffset).assumingMemoryBound(to: iovec.self)
+    iov.pointee.iov_base = block + TLSStaging.dataOffset + tls.pointee.stagedSentBytes
+    iov.pointee.iov_len = tls.pointee.stagedBytes - tls.pointee.stagedSentBytes
+    let message = (block + TLSStaging.msghdrOffset).assumingMemoryBound(to: msghdr.self)
+    message.pointee = msghdr()
+    message.pointee.msg_iov = iov
+    message.pointee.msg_iovlen = 1
+    hd_prep_sendmsg(ring.sqe(), conn.pointee.fd, message, UserData(.send, slot: slot, generation: conn.pointee.generation).raw)
+    if !conn.pointee.flags.contains(.sendInFlight) { conn.pointee.sendProgressTick = tick }
+    conn.pointee.flags.insert(.sendInFlight)
+    conn.pointee.pendingOps += 1
+    stats.add(.sendCalls)
+  }
+
+  /// Nothing left to write: give the staging block back, finish an HTTP
+  /// answer's close, or make the pending switch to kernel TLS.
+  private func tlsSendIdle(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
+    if let block = tls.pointee.staging {
+      memory.freeLargeBlock(block)
+      tls.pointee.staging = nil
+    }
+    if tls.pointee.phase == .switchPending && !conn.pointee.flags.contains(.recvArmed) {
+      return trySwitchToKernel(slot, conn)
+    }
+    if conn.pointee.flags.contains(.closeAfterFlush) && conn.pointee.sendQueue == nil {
+      beginClose(slot, reason: .httpDone)
+    }
+  }
+
+  /// Completion of a userspace-TLS sendmsg (called from onSendComplete).
+  func onTLSSendComplete(_ c: Completion, _ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
+    conn.pointee.flags.remove(.sendInFlight)
+    conn.pointee.pendingOps -= 1
+    guard let tls = conn.pointee.tls else { return finishCloseIfIdle(slot) }
+    if c.result > 0 {
+      stats.add(.bytesSent, Int(c.result))
+      conn.pointee.sendProgressTick = tick
+      tls.pointee.stagedSentBytes += Int(c.result)
+    } else if c.result < 0 && c.result != -EAGAIN && c.result != -EINTR {
+      if conn.pointee.state != .closing { beginClose(slot, reason: .writeError) }
+    }
+    if conn.pointee.state == .closing { return finishCloseIfIdle(slot) }
+    flushTLSSend(slot, conn)
+  }
+
+  /// Best-effort immediate write of pending output (an alert) before closing.
+  func sendTLSOutputNow(_ conn: UnsafeMutablePointer<Connection>, _ session: TLSServerSession) {
+    guard !conn.pointee.flags.contains(.sendInFlight), session.pendingOutputBytes > 0 else { return }
+    withUnsafeTemporaryAllocation(byteCount: 512, alignment: 8) { buffer in
+      let n = session.takeOutput(into: buffer)
+      if n > 0 { _ = Glibc.send(conn.pointee.fd, buffer.baseAddress, n, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+    }
+  }
+}
