@@ -1,0 +1,149 @@
+// `hd-bench report`: reads the suite's JSON results and rewrites the results
+// section of docs/benchmarks.md (between the bench:begin/bench:end markers),
+// so the document always shows the numbers of the last `make bench`.
+@preconcurrency import Glibc
+import HDProtocol
+
+enum ReportCommand {
+  static let valueOptions: Set<String> = ["results", "doc"]
+  static let usage = """
+    hd-bench report --results DIR --doc FILE
+      Regenerates the table between <!-- bench:begin --> and <!-- bench:end --> in FILE from DIR/*.json.
+    """
+  static let beginMarker = "<!-- bench:begin -->"
+  static let endMarker = "<!-- bench:end -->"
+
+  static func run(_ args: [String]) throws(BenchError) {
+    let a = try Arguments(args, valueOptions: valueOptions, flagOptions: [])
+    guard let dir = a.values["results"], let doc = a.values["doc"] else { throw .usage("--results and --doc are required") }
+    let results = try loadResults(dir)
+    guard let text = ProcessStats.readFile(doc) else { throw .failed("cannot read \(doc)") }
+    guard let begin = text.firstRange(of: beginMarker), let end = text.firstRange(of: endMarker), begin.upperBound <= end.lowerBound else {
+      throw .failed("\(doc) lacks the \(beginMarker) … \(endMarker) markers")
+    }
+    let updated = String(text[..<begin.upperBound]) + "\n" + render(results) + String(text[end.lowerBound...])
+    try Output.emitText(updated, path: doc)
+    Output.log("report: \(results.count) result files → \(doc)")
+  }
+
+  typealias Fields = [(String, JSONValue)]
+
+  static func loadResults(_ dir: String) throws(BenchError) -> [(String, Fields)] {
+    guard let d = opendir(dir) else { throw .system("opendir \(dir)", errno) }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let entry = readdir(d) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      if name.hasSuffix(".json") { names.append(name) }
+    }
+    var out: [(String, Fields)] = []
+    for name in names.sorted() {
+      guard let text = ProcessStats.readFile(dir + "/" + name),
+        case .object(let fields)? = try? JSONValue.parse(Array(text.utf8))
+      else { continue }
+      out.append((String(name.dropLast(5)), fields))
+    }
+    return out
+  }
+
+  static func field(_ f: Fields, _ path: String...) -> JSONValue? {
+    var current: JSONValue = .object(f)
+    for key in path {
+      guard case .object(let fields) = current, let next = fields.first(where: { $0.0 == key })?.1 else { return nil }
+      current = next
+    }
+    return current
+  }
+
+  static func text(_ v: JSONValue?) -> String {
+    switch v {
+    case .number(let n)?: return n
+    case .string(let s)?: return s
+    case .bool(let b)?: return b ? "yes" : "no"
+    default: return "—"
+    }
+  }
+
+  static func double(_ v: JSONValue?) -> Double? {
+    if case .number(let n)? = v { return Double(n) }
+    return nil
+  }
+
+  static func microseconds(_ v: JSONValue?) -> String {
+    guard let ns = double(v) else { return "—" }
+    return JSONOut.format(ns / 1000, decimals: 0)
+  }
+
+  static func render(_ results: [(String, Fields)]) -> String {
+    var out = ""
+    let meta = results.first(where: { $0.0 == "suite" })?.1
+    if let meta {
+      out += "Run: \(text(field(meta, "timestamp"))), commit `\(text(field(meta, "commit")))`, \(text(field(meta, "host"))); "
+        + "suite took \(text(field(meta, "suite_seconds"))) s.\n\n"
+    }
+    if let iperf = results.first(where: { $0.0 == "iperf3" })?.1 {
+      out += "Loopback ceiling (iperf3, one stream, same run): **\(text(field(iperf, "gbps"))) Gbit/s**.\n\n"
+    }
+    let throughput = results.filter { text(field($0.1, "test")) == "throughput" }
+    if !throughput.isEmpty {
+      out += "### Throughput (\(text(field(throughput[0].1, "active_pairs"))) pairs, \(text(field(throughput[0].1, "message_size"))) B messages)\n\n"
+      out += "| run | relay | offered Mbit/s | goodput Mbit/s | C++-formula Mbit/s | loss % | send errors | relay CPU s/GB | relay µs/msg | generator µs/msg | relay RSS MB |\n"
+      out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+      for (name, f) in throughput {
+        let rate = double(field(f, "rate_mbps")) ?? 0
+        let rss = double(field(f, "relay_rss_bytes")).map { JSONOut.format($0 / 1e6, decimals: 0) } ?? "—"
+        out += "| \(name) | \(text(field(f, "relay"))) | \(rate == 0 ? "unpaced" : JSONOut.format(rate, decimals: 0)) | "
+          + "\(text(field(f, "goodput_mbps"))) | \(text(field(f, "throughput_mbps"))) | \(text(field(f, "message_loss_pct"))) | "
+          + "\(text(field(f, "send_errors"))) | \(text(field(f, "relay_cpu_sec_per_gb"))) | \(text(field(f, "relay_cpu_us_per_msg"))) | "
+          + "\(text(field(f, "generator_cpu_us_per_msg"))) | \(rss) |\n"
+      }
+      out += "\n"
+    }
+    let latency = results.filter { text(field($0.1, "test")) == "latency" }
+    if !latency.isEmpty {
+      out += "### Latency (64 B ping/echo, two relay traversals per sample; µs)\n\n"
+      out += "| run | background Mbit/s offered | achieved | samples | p50 | p90 | p99 | p99.9 | max |\n"
+      out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+      for (name, f) in latency {
+        out += "| \(name) | \(text(field(f, "config", "load_mbps"))) | \(text(field(f, "background", "goodput_mbps"))) | "
+          + "\(text(field(f, "latency_ns", "samples"))) | \(microseconds(field(f, "latency_ns", "p50"))) | "
+          + "\(microseconds(field(f, "latency_ns", "p90"))) | \(microseconds(field(f, "latency_ns", "p99"))) | "
+          + "\(microseconds(field(f, "latency_ns", "p999"))) | \(microseconds(field(f, "latency_ns", "max"))) |\n"
+      }
+      out += "\n"
+    }
+    let connrate = results.filter { text(field($0.1, "test")) == "connrate" }
+    if !connrate.isEmpty {
+      out += "### Connection rate (concurrent handshakes)\n\n"
+      out += "| run | peers | connected | failed | time to all connected ms | conn/s | handshake p50 ms | p99 ms |\n"
+      out += "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+      for (name, f) in connrate {
+        let p50 = double(field(f, "handshake_ns", "p50")).map { JSONOut.format($0 / 1e6, decimals: 2) } ?? "—"
+        let p99 = double(field(f, "handshake_ns", "p99")).map { JSONOut.format($0 / 1e6, decimals: 2) } ?? "—"
+        out += "| \(name) | \(text(field(f, "total_peers"))) | \(text(field(f, "connected_peers"))) | \(text(field(f, "connect_failed"))) | "
+          + "\(text(field(f, "connect_time_ms"))) | \(text(field(f, "connections_per_sec"))) | \(p50) | \(p99) |\n"
+      }
+      out += "\n"
+    }
+    let idle = results.filter { text(field($0.1, "test")) == "idle" }
+    if !idle.isEmpty {
+      out += "### Idle scale\n\n"
+      out += "| run | peers | connected | processes | connect s | relay RSS before MB | relay RSS MB | bytes/peer | idle CPU % |\n"
+      out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+      for (name, f) in idle {
+        let before = double(field(f, "relay_rss_bytes_before")).map { JSONOut.format($0 / 1e6, decimals: 1) } ?? "—"
+        let after = double(field(f, "relay_rss_bytes")).map { JSONOut.format($0 / 1e6, decimals: 1) } ?? "—"
+        let seconds = double(field(f, "connect_time_ms")).map { JSONOut.format($0 / 1000, decimals: 2) } ?? "—"
+        out += "| \(name) | \(text(field(f, "total_peers"))) | \(text(field(f, "connected_peers"))) | \(text(field(f, "processes"))) | "
+          + "\(seconds) | \(before) | \(after) | \(text(field(f, "relay_rss_bytes_per_peer"))) | \(text(field(f, "relay_idle_cpu_pct"))) |\n"
+      }
+      out += "\n"
+    }
+    let skipped = results.filter { text(field($0.1, "test")) == "skipped" }
+    for (name, f) in skipped { out += "- `\(name)` not run: \(text(field(f, "reason")))\n" }
+    if !skipped.isEmpty { out += "\n" }
+    return out
+  }
+}

@@ -1,0 +1,178 @@
+// The TLS throughput engine: OpenSSL sessions are blocking streams here, so
+// each sender and receiver gets a thread. Writes are still batched (many
+// frames per SSL_write) and reads large (many frames per SSL_read), and the
+// counting is the same header-skipping counter as the io_uring engine.
+@preconcurrency import Glibc
+import HDClient
+import HDProtocol
+import Synchronization
+
+final class SharedCounters: Sendable {
+  let bytesWritten = Atomic<UInt64>(0)
+  let packets = Atomic<UInt64>(0)
+  let packetBytes = Atomic<UInt64>(0)
+  let otherFrames = Atomic<UInt64>(0)
+  let errors = Atomic<UInt64>(0)
+  let corrupt = Atomic<Bool>(false)
+}
+
+final class StopFlags: Sendable {
+  let sending = Atomic<Bool>(false)
+  let receiving = Atomic<Bool>(false)
+}
+
+final class ThreadedThroughputEngine {
+  let config: ThroughputConfig
+  let messagesPerSender: UInt64?
+  let senderCounters: [SharedCounters]
+  let receiverCounters: [SharedCounters]
+  let senderClients: [Handoff<DERPClient>]
+  let receiverClients: [Handoff<DERPClient>]
+  let destinations: [DERPKey]
+  let stop = StopFlags()
+
+  init(config: ThroughputConfig, peers: [ConnectedPeer], messagesPerSender: UInt64? = nil) {
+    precondition(peers.count >= 2 * config.pairs && peers.allSatisfy { $0.client != nil })
+    self.config = config
+    self.messagesPerSender = messagesPerSender
+    senderCounters = (0..<config.pairs).map { _ in SharedCounters() }
+    receiverCounters = (0..<config.pairs).map { _ in SharedCounters() }
+    senderClients = (0..<config.pairs).map { Handoff(peers[2 * $0].client!) }
+    receiverClients = (0..<config.pairs).map { Handoff(peers[2 * $0 + 1].client!) }
+    destinations = (0..<config.pairs).map { peers[2 * $0 + 1].keys.publicKey }
+  }
+
+  func run() -> UringThroughputEngine.Outcome {
+    let t0 = MonoClock.nanoseconds()
+    var outcome = UringThroughputEngine.Outcome()
+    let receiversThreads = (0..<config.pairs).map { i in
+      let client = receiverClients[i]
+      let counters = receiverCounters[i]
+      let bufferBytes = config.receiveBufferBytes
+      return JoinableThread.spawn { [stop] in
+        Self.receiveLoop(client: client.value, counters: counters, bufferBytes: bufferBytes, stop: stop)
+      }
+    }
+    let senderThreads = (0..<config.pairs).map { i in
+      let client = senderClients[i]
+      let counters = senderCounters[i]
+      let destination = destinations[i]
+      let config = self.config
+      let cap = messagesPerSender
+      return JoinableThread.spawn { [stop] in
+        Self.sendLoop(client: client.value, counters: counters, destination: destination, config: config,
+                      cap: cap, t0: t0, stop: stop)
+      }
+    }
+    let warmEnd = t0 + Int64(config.warmupSeconds * 1e9)
+    let windowEnd = warmEnd + Int64(config.durationSeconds * 1e9)
+    sleepUntil(warmEnd)
+    let start = snapshot()
+    while MonoClock.nanoseconds() < windowEnd {
+      if let cap = messagesPerSender, senderCounters.allSatisfy({ $0.bytesWritten.load(ordering: .relaxed) / UInt64(frameBytes) >= cap }) { break }
+      MonoClock.sleep(seconds: 0.01)
+    }
+    let end = snapshot()
+    outcome.windowSeconds = Double(MonoClock.nanoseconds() - warmEnd) / 1e9
+    stop.sending.store(true, ordering: .relaxed)
+    senderThreads.forEach { $0.join() }
+    let stopped = MonoClock.nanoseconds()
+    outcome.sendingSeconds = Double(stopped - t0) / 1e9
+    let deadline = stopped + Int64(config.drainSeconds * 1e9)
+    while MonoClock.nanoseconds() < deadline && totalReceived() < totalSent() {
+      MonoClock.sleep(seconds: 0.005)
+    }
+    outcome.drainedSeconds = Double(MonoClock.nanoseconds() - stopped) / 1e9
+    stop.receiving.store(true, ordering: .relaxed)
+    receiversThreads.forEach { $0.join() }
+    windowStart = start
+    windowEnd_ = end
+    return outcome
+  }
+
+  var frameBytes: Int { FrameWriter.sendPacketHeaderBytes + config.messageBytes }
+  var windowStart: [(UInt64, UInt64, UInt64)] = []
+  var windowEnd_: [(UInt64, UInt64, UInt64)] = []
+
+  func sleepUntil(_ t: Int64) {
+    let now = MonoClock.nanoseconds()
+    if t > now { MonoClock.sleep(seconds: Double(t - now) / 1e9) }
+  }
+
+  /// (frames sent, packets received, packet bytes received) per pair.
+  func snapshot() -> [(UInt64, UInt64, UInt64)] {
+    (0..<config.pairs).map { i in
+      (senderCounters[i].bytesWritten.load(ordering: .relaxed) / UInt64(frameBytes),
+       receiverCounters[i].packets.load(ordering: .relaxed), receiverCounters[i].packetBytes.load(ordering: .relaxed))
+    }
+  }
+
+  func totalSent() -> UInt64 { senderCounters.reduce(0) { $0 + $1.bytesWritten.load(ordering: .relaxed) / UInt64(frameBytes) } }
+  func totalReceived() -> UInt64 { receiverCounters.reduce(0) { $0 + $1.packets.load(ordering: .relaxed) } }
+
+  func pairResults() -> [PairResult] {
+    (0..<config.pairs).map { i in
+      PairResult(pairID: i, senderID: 2 * i, receiverID: 2 * i + 1,
+                 sent: senderCounters[i].bytesWritten.load(ordering: .relaxed) / UInt64(frameBytes),
+                 received: receiverCounters[i].packets.load(ordering: .relaxed),
+                 sentInWindow: windowEnd_[i].0 - windowStart[i].0,
+                 receivedInWindow: windowEnd_[i].1 - windowStart[i].1,
+                 receivedBytesInWindow: windowEnd_[i].2 - windowStart[i].2)
+    }
+  }
+
+  var sendErrors: UInt64 { senderCounters.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) } }
+  var receivedBytesTotal: UInt64 { receiverCounters.reduce(0) { $0 + $1.packetBytes.load(ordering: .relaxed) } }
+  var corruptStreams: Int { receiverCounters.filter { $0.corrupt.load(ordering: .relaxed) }.count }
+  var otherFrames: UInt64 { receiverCounters.reduce(0) { $0 + $1.otherFrames.load(ordering: .relaxed) } }
+
+  static func sendLoop(client: DERPClient, counters: SharedCounters, destination: DERPKey, config: ThroughputConfig,
+                       cap: UInt64?, t0: Int64, stop: StopFlags) {
+    let batch = FrameBatch(destination: destination, messageBytes: config.messageBytes, frames: config.batchFrames)
+    defer { batch.free() }
+    let perSenderBytesPerSecond = config.rateMbps * 1e6 / 8 / Double(max(1, config.pairs))
+    var written: UInt64 = 0
+    while !stop.sending.load(ordering: .relaxed) {
+      var allowed = written / UInt64(batch.frameBytes) + UInt64(batch.frames)
+      if config.rateMbps > 0 {
+        let elapsed = Double(MonoClock.nanoseconds() - t0) / 1e9
+        allowed = min(allowed, UInt64(elapsed * perSenderBytesPerSecond / Double(config.messageBytes)))
+      }
+      if let cap { allowed = min(allowed, cap) }
+      let (pointer, length) = batch.nextWrite(bytesWritten: written, framesAllowed: allowed)
+      if length == 0 {
+        MonoClock.sleep(seconds: 0.0002)
+        continue
+      }
+      do throws(DERPClientError) {
+        try client.transport.write(UnsafeRawBufferPointer(start: pointer, count: length))
+        written += UInt64(length)
+        counters.bytesWritten.store(written, ordering: .relaxed)
+      } catch {
+        counters.errors.add(1, ordering: .relaxed)
+        return
+      }
+    }
+  }
+
+  static func receiveLoop(client: DERPClient, counters: SharedCounters, bufferBytes: Int, stop: StopFlags) {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferBytes, alignment: 64)
+    defer { buffer.deallocate() }
+    var counter = StreamCounter()
+    try? client.transport.setReadTimeout(seconds: 0.05)
+    while !stop.receiving.load(ordering: .relaxed) {
+      do throws(DERPClientError) {
+        let n = try client.transport.read(into: buffer)
+        if n == 0 { return }
+        counter.consume(buffer.baseAddress!, n)
+        counters.packets.store(counter.packets, ordering: .relaxed)
+        counters.packetBytes.store(counter.packetBytes, ordering: .relaxed)
+        counters.otherFrames.store(counter.otherFrames, ordering: .relaxed)
+        if counter.corrupt { counters.corrupt.store(true, ordering: .relaxed) }
+      } catch {
+        if error == .timedOut { continue }
+        return
+      }
+    }
+  }
+}
