@@ -5,7 +5,7 @@ import HDRelay
 import HDMetrics
 import Synchronization
 
-final class FakeMetricsSource: MetricsSource {
+final class FakeMetricsSource: PerWorkerStatsSource {
   struct State {
     var workers: [RelayStatsSnapshot]
     var workerInfo: [WorkerInfo]

@@ -5,8 +5,7 @@ import HDRelay
 enum DebugReports {
   static func workers(_ metrics: CollectedMetrics) -> HTTPResponse {
     let entries = metrics.workers.map { worker -> JSONText in
-      let stats = worker.index < metrics.perWorker.count ? metrics.perWorker[worker.index] : RelayStatsSnapshot()
-      return .object([
+      var fields: [(String, JSONText)] = [
         ("id", .integer(Int64(worker.index))),
         ("thread_id", .integer(Int64(worker.threadID))),
         ("pinned_core", worker.pinnedCore.map { .integer(Int64($0)) } ?? .null),
@@ -14,17 +13,23 @@ enum DebugReports {
         ("connections", .integer(Int64(worker.connections))),
         ("peers", .integer(Int64(worker.peers))),
         ("pool_bytes_in_use", .integer(Int64(worker.poolBytesInUse))),
-        ("recv_bytes", .unsigned(stats.bytesReceived)),
-        ("send_bytes", .unsigned(stats.bytesSent)),
-        ("recv_packets", .unsigned(stats.packetsReceived)),
-        ("send_packets", .unsigned(stats.packetsSent)),
-        ("send_drops", .unsigned(stats.dropped(.writeError))),
-        ("xfer_drops", .unsigned(stats.dropped(.xferRingFull))),
-        ("slab_exhausts", .unsigned(stats.dropped(.noMemory))),
-        ("packets_dropped", .unsigned(stats.packetsDropped.reduce(0) { $0 &+ $1.reduce(0, &+) })),
-        ("recv_enobufs", .unsigned(stats.recvBufferExhaustions)),
-        ("send_calls", .unsigned(stats.sendCalls)),
-      ])
+      ]
+      if let perWorker = metrics.perWorker, worker.index < perWorker.count {
+        let stats = perWorker[worker.index]
+        fields += [
+          ("recv_bytes", .unsigned(stats.bytesReceived)),
+          ("send_bytes", .unsigned(stats.bytesSent)),
+          ("recv_packets", .unsigned(stats.packetsReceived)),
+          ("send_packets", .unsigned(stats.packetsSent)),
+          ("send_drops", .unsigned(stats.dropped(.writeError))),
+          ("xfer_drops", .unsigned(stats.dropped(.xferRingFull))),
+          ("slab_exhausts", .unsigned(stats.dropped(.noMemory))),
+          ("packets_dropped", .unsigned(stats.packetsDropped.reduce(0) { $0 &+ $1.reduce(0, &+) })),
+          ("recv_enobufs", .unsigned(stats.recvBufferExhaustions)),
+          ("send_calls", .unsigned(stats.sendCalls)),
+        ]
+      }
+      return .object(fields)
     }
     return json(.object([("workers", .array(entries))]))
   }

@@ -135,24 +135,27 @@ enum MetricsExposition {
   }
 
   private static func writePerWorker(_ metrics: CollectedMetrics, to writer: inout PrometheusTextWriter) {
-    func perWorker(_ value: (RelayStatsSnapshot) -> UInt64) -> [PrometheusSample] {
-      metrics.perWorker.enumerated().map { PrometheusSample([("worker", String($0.offset))], .integer(value($0.element))) }
+    if let counters = metrics.perWorker {
+      func perWorker(_ value: (RelayStatsSnapshot) -> UInt64) -> [PrometheusSample] {
+        counters.enumerated().map { PrometheusSample([("worker", String($0.offset))], .integer(value($0.element))) }
+      }
+      writer.family(
+        "hyper_derp_worker_recv_bytes_total", type: .counter, help: "Bytes read from DERP peer sockets, per worker.",
+        samples: perWorker(\.bytesReceived))
+      writer.family(
+        "hyper_derp_worker_send_bytes_total", type: .counter, help: "Bytes written to DERP peer sockets, per worker.",
+        samples: perWorker(\.bytesSent))
+      writer.family(
+        "hyper_derp_worker_recv_packets_total", type: .counter, help: "SendPacket frames read from clients, per worker.",
+        samples: perWorker(\.packetsReceived))
+      writer.family(
+        "hyper_derp_worker_send_packets_total", type: .counter, help: "RecvPacket frames written to clients, per worker.",
+        samples: perWorker(\.packetsSent))
+      writer.family(
+        "hyper_derp_worker_packets_dropped_total", type: .counter,
+        help: "Packets not delivered (all reasons), per worker that dropped them.",
+        samples: perWorker { $0.packetsDropped.reduce(0) { $0 &+ $1.reduce(0, &+) } })
     }
-    writer.family(
-      "hyper_derp_worker_recv_bytes_total", type: .counter, help: "Bytes read from DERP peer sockets, per worker.",
-      samples: perWorker(\.bytesReceived))
-    writer.family(
-      "hyper_derp_worker_send_bytes_total", type: .counter, help: "Bytes written to DERP peer sockets, per worker.",
-      samples: perWorker(\.bytesSent))
-    writer.family(
-      "hyper_derp_worker_recv_packets_total", type: .counter, help: "SendPacket frames read from clients, per worker.",
-      samples: perWorker(\.packetsReceived))
-    writer.family(
-      "hyper_derp_worker_send_packets_total", type: .counter, help: "RecvPacket frames written to clients, per worker.",
-      samples: perWorker(\.packetsSent))
-    writer.family(
-      "hyper_derp_worker_packets_dropped_total", type: .counter, help: "Packets not delivered (all reasons), per worker that dropped them.",
-      samples: perWorker { $0.packetsDropped.reduce(0) { $0 &+ $1.reduce(0, &+) } })
     writer.family(
       "hyper_derp_worker_connections", type: .gauge, help: "Open DERP connections owned by each worker.",
       samples: metrics.workers.map { PrometheusSample([("worker", String($0.index))], .integer(UInt64($0.connections))) })

@@ -4,7 +4,9 @@ import HDRelay
 
 struct CollectedMetrics {
   var totals: RelayStatsSnapshot
-  var perWorker: [RelayStatsSnapshot]
+  /// nil when the source has no per-worker counters (the per-worker counter
+  /// families and /debug/workers counter fields are then left out).
+  var perWorker: [RelayStatsSnapshot]?
   var workers: [WorkerInfo]
   /// nil when /proc could not be read (the process families are then left out).
   var process: ProcessMetrics?
@@ -16,7 +18,7 @@ struct CollectedMetrics {
     from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, dataPlaneTLS: DataPlaneTLS
   ) -> CollectedMetrics {
     CollectedMetrics(
-      totals: source.statsSnapshot(), perWorker: source.workerStatsSnapshots(), workers: source.workersSnapshot(),
+      totals: source.statsSnapshot(), perWorker: (source as? any PerWorkerStatsSource)?.workerStatsSnapshots(), workers: source.workersSnapshot(),
       process: ProcessMetrics.read(), server: server, build: build, dataPlaneTLS: dataPlaneTLS)
   }
 

@@ -7,10 +7,15 @@ import HDRelay
 public protocol MetricsSource: Sendable {
   /// Counters summed over all workers.
   func statsSnapshot() -> RelayStatsSnapshot
-  /// Each worker's own counters; element i belongs to worker i.
-  func workerStatsSnapshots() -> [RelayStatsSnapshot]
-  /// One entry per data-plane thread.
+  /// One entry per data-plane thread (per-worker connection, peer and pool gauges).
   func workersSnapshot() -> [WorkerInfo]
   /// Every registered peer connection (only /debug/peers asks for this).
   func peersSnapshot() -> [PeerInfo]
+}
+
+/// A source that can also report each worker's own counters, for the
+/// per-worker counter families (`hyper_derp_worker_*_total{worker}`).
+public protocol PerWorkerStatsSource: MetricsSource {
+  /// Each worker's own counters; element i belongs to worker i.
+  func workerStatsSnapshots() -> [RelayStatsSnapshot]
 }

@@ -1,0 +1,7 @@
+// The real relay is the metrics source: statsSnapshot() and workersSnapshot()
+// read per-worker single-writer counters with relaxed loads (no locks, no
+// worker round trip); peersSnapshot() asks the workers and only /debug/peers
+// calls it.
+import HDRelay
+
+extension Relay: MetricsSource {}
