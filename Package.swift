@@ -44,6 +44,8 @@ let package = Package(
 
     .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDCLI", "HDRelay", "HDMetrics"], swiftSettings: strict),
     .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDCLI", "HDOps", "HDClient"], swiftSettings: strict),
+    .executableTarget(name: "hd-tls-check", dependencies: ["HDRelay", "HDClient", "HDTLS", "HDConfig", "HDProtocol"],
+      swiftSettings: strict),
     .executableTarget(name: "hd-bench", dependencies: ["HDClient", "HDProtocol", "CURing", "CSys",
       .product(name: "Histogram", package: "hdrhistogram-swift")], swiftSettings: strict),
 
@@ -52,7 +54,8 @@ let package = Package(
     .testTarget(name: "HDProtocolTests", dependencies: ["HDProtocol"], swiftSettings: strict),
     .testTarget(name: "HDClientTests", dependencies: ["HDClient", "HDProtocol"], swiftSettings: strict),
     .testTarget(name: "HDRelayTests", dependencies: ["HDRelay", "HDClient", "HDConfig", "HDProtocol", "CSys"], swiftSettings: strict),
-    .testTarget(name: "HDTLSTests", dependencies: ["HDTLS", "HDClient"], swiftSettings: strict),
+    .testTarget(name: "HDTLSTests", dependencies: ["HDTLS", "HDClient", "HDRelay", "HDConfig", "HDProtocol"],
+      swiftSettings: strict),
     .testTarget(name: "HDOpsTests", dependencies: ["HDOps"], swiftSettings: strict),
     .testTarget(name: "HDMetricsTests", dependencies: ["HDMetrics", "HDRelay", "HDClient"], swiftSettings: strict),
     .testTarget(name: "HDBenchTests", dependencies: ["HDClient", "HDRelay"], swiftSettings: strict),

@@ -1,0 +1,167 @@
+// The end-to-end scenario: two clients per TLS version exchange packets of
+// 0…65536 bytes both ways; a client that sends close_notify and one that
+// sends a fatal alert mid-stream are closed while the others keep flowing;
+// with kernel TLS, every relay connection must have installed TX and RX keys
+// (relay counters and /proc/net/tls_stat).
+@preconcurrency import Glibc
+import HDClient
+import HDConfig
+import HDProtocol
+import HDRelay
+import HDTLS
+
+struct TLSRelayScenario {
+  let certPath: String
+  let keyPath: String
+  let ktls: KTLSMode
+  let workers: Int
+  let expectKernel: Bool
+
+  static let packetSizes = [0, 1, 100, 1_400, 16_384, 30_000, 65_536]
+
+  final class Checks {
+    var failures = 0
+    func check(_ ok: Bool, _ what: String) {
+      print((ok ? "PASS " : "FAIL ") + what)
+      if !ok { failures += 1 }
+    }
+  }
+
+  func run() -> Int32 {
+    let config = Config(port: 0, bind: ["127.0.0.1"], tlsCert: certPath, tlsKey: keyPath, ktls: ktls, logLevel: .info)
+    let serverKeys = DERPKeyPair.generate()
+    let tls: RelayTLS?
+    do {
+      tls = try RelayTLS.make(config: config, serverKey: serverKeys.publicKey)
+    } catch {
+      print("REFUSED \(error)")
+      return 3
+    }
+    let relay: Relay
+    do {
+      relay = try Relay(options: RelayOptions(
+        config: config, serverKeyPair: serverKeys, workerCount: workers, tls: tls,
+        log: { level, message in print("relay \(level.rawValue): \(message)") }))
+      try relay.start()
+    } catch {
+      print("FAIL relay start: \(error)")
+      return 1
+    }
+    defer { relay.stop(graceSeconds: 1) }
+    let port = UInt16(relay.boundPorts[0])
+    let checks = Checks()
+    let tlsStatBefore = TLSStat.read()
+    var relayConnections = 0
+
+    for version in TLSVersion.allCases {
+      guard let a = connect(port, version, checks), let b = connect(port, version, checks) else { continue }
+      relayConnections += 2
+      exchange(a, b, checks, "\(version.rawValue) a<->b")
+
+      // close_notify mid-stream: the relay closes that connection, others flow on.
+      if let quitter = connect(port, version, checks) {
+        relayConnections += 1
+        (quitter.transport as? TLSTransport)?.stream.sendCloseNotify()
+        checks.check(isClosedByRelay(quitter), "\(version.rawValue) close_notify mid-stream closes that connection")
+      }
+      exchange(a, b, checks, "\(version.rawValue) a<->b after close_notify")
+
+      if let rogue = connect(port, version, checks) {
+        relayConnections += 1
+        var sent = true
+        do { try (rogue.transport as? TLSTransport)?.stream.sendAlert(level: 2, description: 10) } catch { sent = false }
+        checks.check(sent && isClosedByRelay(rogue), "\(version.rawValue) fatal alert mid-stream closes that connection")
+      }
+      exchange(a, b, checks, "\(version.rawValue) a<->b after alert")
+      a.close()
+      b.close()
+    }
+
+    let stats = relay.statsSnapshot().tls
+    print("relay tls counters: handshakes 1.2=\(stats.handshakesTLS12) 1.3=\(stats.handshakesTLS13) "
+      + "kernel installs=\(stats.kernelInstalls) closeNotify(kernel/user)=\(stats.kernelCloseNotify)/\(stats.userspaceCloseNotify) "
+      + "alerts(kernel)=\(stats.kernelAlerts) userspace record errors=\(stats.userspaceRecordErrors)")
+    checks.check(stats.handshakesTLS12 + stats.handshakesTLS13 == UInt64(relayConnections), "every connection completed a TLS handshake")
+    if expectKernel {
+      checks.check(stats.kernelInstalls == UInt64(relayConnections), "kernel TX+RX keys installed on all \(relayConnections) relay connections")
+      checks.check(stats.kernelCloseNotify >= 2, "close_notify read through kernel RX (recvmsg record type)")
+      checks.check(stats.kernelAlerts == 2, "alerts read through kernel RX twice")
+      let after = TLSStat.read()
+      let tx = after["TlsTxSw", default: 0] - tlsStatBefore["TlsTxSw", default: 0]
+      let rx = after["TlsRxSw", default: 0] - tlsStatBefore["TlsRxSw", default: 0]
+      print("/proc/net/tls_stat: TlsTxSw +\(tx) TlsRxSw +\(rx)")
+      checks.check(tx == relayConnections && rx == relayConnections, "/proc/net/tls_stat counts TX and RX keys for each relay connection")
+    } else {
+      checks.check(stats.kernelInstalls == 0, "no kernel keys in userspace mode")
+      checks.check(stats.userspaceCloseNotify >= 2, "close_notify seen in userspace")
+      checks.check(stats.userspaceRecordErrors == 2, "alerts seen in userspace twice")
+    }
+    print(checks.failures == 0 ? "RESULT PASS" : "RESULT FAIL (\(checks.failures) failed)")
+    return checks.failures == 0 ? 0 : 1
+  }
+
+  private func connect(_ port: UInt16, _ version: TLSVersion, _ checks: Checks) -> DERPClient? {
+    var options = DERPClientOptions()
+    options.readTimeoutSeconds = 20
+    options.handshakeTimeoutSeconds = 20
+    do {
+      let client = try DERPClient.connectTLS(
+        host: "127.0.0.1", port: port, options: options, tls: TLSClientOptions(version: version))
+      return client
+    } catch {
+      checks.check(false, "\(version.rawValue) connect: \(error)")
+      return nil
+    }
+  }
+
+  /// Every size both ways, contents compared byte for byte.
+  private func exchange(_ a: DERPClient, _ b: DERPClient, _ checks: Checks, _ what: String) {
+    var intact = true
+    var detail = ""
+    for (i, size) in Self.packetSizes.enumerated() {
+      for (from, to) in [(a, b), (b, a)] {
+        let packet = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i &+ size) }
+        do {
+          try from.send(to: to.publicKey, packet: packet)
+          let frame = try to.receive(until: { if case .recvPacket = $0 { return true } else { return false } }, timeoutSeconds: 20)
+          guard case .recvPacket(let source, let got) = frame, source == from.publicKey, got == packet else {
+            intact = false
+            detail = " (size \(size) corrupted)"
+            continue
+          }
+        } catch {
+          intact = false
+          detail = " (size \(size): \(error))"
+        }
+      }
+    }
+    checks.check(intact, "\(what): packets of \(Self.packetSizes.map(String.init).joined(separator: ",")) bytes intact both ways" + detail)
+  }
+
+  /// True when the relay closes the connection (EOF or reset) within the timeout.
+  private func isClosedByRelay(_ client: DERPClient) -> Bool {
+    do {
+      while true { _ = try client.receive(timeoutSeconds: 10) }
+    } catch .timedOut {
+      return false
+    } catch {
+      return true
+    }
+  }
+}
+
+/// /proc/net/tls_stat as name → value (empty without kernel TLS).
+enum TLSStat {
+  static func read() -> [String: Int] {
+    guard let file = fopen("/proc/net/tls_stat", "r") else { return [:] }
+    defer { fclose(file) }
+    var result: [String: Int] = [:]
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+      let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+      if parts.count == 2, let value = Int(parts[1]) { result[String(parts[0])] = value }
+    }
+    return result
+  }
+}
