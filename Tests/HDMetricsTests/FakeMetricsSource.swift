@@ -24,6 +24,7 @@ final class FakeMetricsSource: PerWorkerStatsSource {
       stats.packetsReceived = UInt64(10 * (index + 1))
       stats.packetsReceivedOther = UInt64(10 * (index + 1))
       stats.packetsSent = UInt64(20 * (index + 1))
+      stats.currentPeers = UInt64(index + 1)
       workers.append(stats)
       infos.append(
         WorkerInfo(
@@ -48,6 +49,7 @@ final class FakeMetricsSource: PerWorkerStatsSource {
         total.packetsReceivedOther += worker.packetsReceivedOther
         total.packetsSent += worker.packetsSent
         total.currentConnections += worker.currentConnections
+        total.currentPeers += worker.currentPeers
         for reason in 0..<worker.packetsDropped.count {
           for kind in 0..<worker.packetsDropped[reason].count {
             total.packetsDropped[reason][kind] += worker.packetsDropped[reason][kind]

@@ -34,7 +34,7 @@ enum HealthReport {
       ("status", .string(status)),
       ("uptime_seconds", .integer(Int64(uptimeSeconds))),
       ("workers", .integer(Int64(metrics.workers.count))),
-      ("peers_active", .integer(Int64(metrics.peersActive))),
+      ("peers_active", .unsigned(metrics.peersActive)),
       ("recv_bytes", .unsigned(totals.bytesReceived)),
       ("send_bytes", .unsigned(totals.bytesSent)),
       ("tls_mode", .string(metrics.dataPlaneTLS.modeLabel)),

@@ -41,7 +41,7 @@ enum MetricsExposition {
     writer.counter(
       "hyper_derp_recv_enobufs_total", help: "Multishot receives that ran out of provided buffers (ENOBUFS) and were re-armed.",
       totals.recvBufferExhaustions)
-    writer.gauge("hyper_derp_peers_active", help: "Registered DERP peers (connections past the handshake).", .integer(UInt64(metrics.peersActive)))
+    writer.gauge("hyper_derp_peers_active", help: "Registered DERP peers (connections past the handshake).", .integer(metrics.peersActive))
     writer.gauge("hyper_derp_workers", help: "Data-plane worker threads.", .integer(UInt64(metrics.workers.count)))
     writer.counter(
       "hyper_derp_frame_pool_misses_total", help: "Packet buffers taken from the heap because the worker's pool was empty.",
@@ -127,6 +127,10 @@ enum MetricsExposition {
         PrometheusSample([("reason", "disconnected")], .integer(totals.peerGoneDisconnectedFrames)),
         PrometheusSample([("reason", "not_here")], .integer(totals.peerGoneNotHereFrames)),
       ])
+    writer.counter(
+      "hyper_derp_control_frames_dropped_total",
+      help: "Control frames (Pong, PeerGone, KeepAlive...) not sent because the connection's control queue was full.",
+      totals.controlFramesDropped)
     writer.counter("hyper_derp_keepalives_sent_total", help: "KeepAlive frames sent.", totals.keepAlivesSent)
     writer.counter("hyper_derp_unknown_frames_total", help: "Frames of unknown type skipped (derp_unknown_frames).", totals.unknownFrames)
     writer.counter(

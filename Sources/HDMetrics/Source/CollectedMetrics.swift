@@ -23,7 +23,7 @@ struct CollectedMetrics {
   }
 
   /// Registered peers over all workers (the C++ `peers_active`).
-  var peersActive: Int { workers.reduce(0) { $0 + $1.peers } }
+  var peersActive: UInt64 { totals.currentPeers }
 }
 
 /// What `hyper_derp_build_info` reports.

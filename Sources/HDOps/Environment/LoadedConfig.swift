@@ -1,0 +1,67 @@
+// The relay config the ops commands reason about, loaded with HDConfig's own
+// loader and checks (the same ones `hdctl check-config` runs).
+import HDConfig
+
+public struct LoadedConfig: Sendable {
+  /// Where check-config and the daemon look when no path is given.
+  public static let defaultPath = "/etc/hyper-derp/hyper-derp.yaml"
+
+  public var config: Config
+  /// The host path read, or nil for built-in defaults.
+  public var path: String?
+  public var diagnostics: [Diagnostic]
+
+  /// "/etc/hyper-derp/hyper-derp.yaml" or "built-in defaults".
+  public var sourceDescription: String { path ?? "built-in defaults (no config file)" }
+
+  /// Errors that are about the file itself, not the certificates it names
+  /// (those are the certificate checks' business).
+  public var configErrors: [Diagnostic] {
+    diagnostics.filter { $0.isError && !Self.certificateKeys.contains($0.keyPath ?? "") }
+  }
+
+  static let certificateKeys: Set<String> = ["tls_cert", "tls_key", "metrics.tls_cert", "metrics.tls_key"]
+
+  /// Loads `path` (a host path; relative paths only make sense on the live
+  /// root) or, without one, the default path when it exists, else defaults.
+  public static func load(path: String?, root: FileSystemRoot) -> LoadedConfig {
+    let hostPath: String?
+    if let path {
+      hostPath = path
+    } else if root.exists(defaultPath) {
+      hostPath = defaultPath
+    } else {
+      hostPath = nil
+    }
+    guard let hostPath else {
+      return LoadedConfig(config: Config(), path: nil, diagnostics: [])
+    }
+    let realPath = hostPath.hasPrefix("/") ? root.resolve(hostPath) : hostPath
+    // Host facts are doctor's own checks; here only the file and what it names.
+    let options = ConfigCheckOptions(checkReferencedFiles: true, checkHost: false, hostRoot: root.directory)
+    let result = ConfigLoader.check(path: realPath, options: options)
+    var diagnostics = result.diagnostics
+    if realPath != hostPath {
+      // Messages name the host path, never the fixture directory.
+      for index in diagnostics.indices {
+        diagnostics[index].message = diagnostics[index].message.replacingAll(realPath, with: hostPath)
+        if diagnostics[index].file == realPath { diagnostics[index].file = hostPath }
+      }
+    }
+    return LoadedConfig(config: result.config, path: hostPath, diagnostics: diagnostics)
+  }
+}
+
+extension String {
+  func replacingAll(_ target: String, with replacement: String) -> String {
+    guard !target.isEmpty else { return self }
+    var result = ""
+    var rest = Substring(self)
+    while let index = rest.firstRange(of: target) {
+      result += rest[..<index.lowerBound]
+      result += replacement
+      rest = rest[index.upperBound...]
+    }
+    return result + rest
+  }
+}

@@ -1,1 +1,0 @@
-// HDOps module: see Package.swift for what lives here.

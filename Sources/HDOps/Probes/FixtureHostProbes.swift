@@ -1,0 +1,98 @@
+// Recorded probe answers for fixture trees: <fixture>/probes.json. Errno
+// values are written by name ("EPERM") so the file reads like the facts.
+//
+// {
+//   "io_uring_setup": "ok", "io_uring_sqpoll": "EPERM", "tcp_ulp_tls": "ENOENT",
+//   "affinity": "0-1", "euid": 0,
+//   "nofile": {"soft": 1024, "hard": 524288}, "memlock": {"soft": null, "hard": null},
+//   "health": {"status": 200, "body": "{\"status\":\"ok\"}"}   or   {"error": "ECONNREFUSED"}
+// }
+// null limits mean unlimited; a missing "health" means nothing listens.
+import FoundationEssentials
+
+public struct FixtureProbeError: Error, CustomStringConvertible {
+  public var description: String
+}
+
+public struct FixtureHostProbes: HostProbes {
+  public var ioUring: ProbeOutcome
+  public var ioUringSQPoll: ProbeOutcome
+  public var ulpTLS: ProbeOutcome
+  public var affinity: [Int]?
+  public var openFiles: ResourceLimit
+  public var lockedMemory: ResourceLimit
+  public var euid: UInt32
+  public var health: HealthProbeResult
+
+  /// Reads `probes.json` at the top of a fixture root.
+  public init(root: FileSystemRoot) throws {
+    guard let bytes = root.readBytes("/probes.json") else {
+      throw FixtureProbeError(description: "no probes.json in fixture \(root.directory)")
+    }
+    let file: File
+    do {
+      file = try JSONDecoder().decode(File.self, from: Data(bytes))
+    } catch {
+      throw FixtureProbeError(description: "\(root.directory)/probes.json: \(error)")
+    }
+    ioUring = try Self.outcome(file.io_uring_setup, "io_uring_setup")
+    ioUringSQPoll = try Self.outcome(file.io_uring_sqpoll, "io_uring_sqpoll")
+    ulpTLS = try Self.outcome(file.tcp_ulp_tls, "tcp_ulp_tls")
+    guard let cpus = CPUList.parse(file.affinity) else {
+      throw FixtureProbeError(description: "probes.json affinity is not a CPU list: \(file.affinity)")
+    }
+    affinity = cpus
+    openFiles = ResourceLimit(soft: file.nofile.soft, hard: file.nofile.hard)
+    lockedMemory = ResourceLimit(soft: file.memlock.soft, hard: file.memlock.hard)
+    euid = file.euid
+    if let recorded = file.health {
+      if let status = recorded.status {
+        health = .answered(status: status, body: recorded.body ?? "")
+      } else {
+        health = .unreachable(reason: recorded.error ?? "ECONNREFUSED")
+      }
+    } else {
+      health = .unreachable(reason: "ECONNREFUSED")
+    }
+  }
+
+  private static func outcome(_ text: String, _ key: String) throws -> ProbeOutcome {
+    if text == "ok" { return .ok }
+    guard let code = ErrnoNames.code(named: text) else {
+      throw FixtureProbeError(description: "probes.json \(key): expected \"ok\" or an errno name, got \(text)")
+    }
+    return .failed(errno: code)
+  }
+
+  public func ioUringSetup() -> ProbeOutcome { ioUring }
+  public func ioUringSetupSQPoll() -> ProbeOutcome { ioUringSQPoll }
+  public func kernelTLSULP() -> ProbeOutcome { ulpTLS }
+  public func affinityCPUs() -> [Int]? { affinity }
+  public func openFilesLimit() -> ResourceLimit { openFiles }
+  public func lockedMemoryLimit() -> ResourceLimit { lockedMemory }
+  public func effectiveUserID() -> UInt32 { euid }
+  public func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult {
+    health
+  }
+
+  // The file's shape; snake_case keys match the on-disk spelling.
+  private struct File: Decodable {
+    struct Limit: Decodable {
+      var soft: UInt64?
+      var hard: UInt64?
+    }
+    struct Health: Decodable {
+      var status: Int?
+      var body: String?
+      var error: String?
+    }
+    var io_uring_setup: String
+    var io_uring_sqpoll: String
+    var tcp_ulp_tls: String
+    var affinity: String
+    var nofile: Limit
+    var memlock: Limit
+    var euid: UInt32
+    var health: Health?
+  }
+}

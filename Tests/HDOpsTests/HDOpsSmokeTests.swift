@@ -1,6 +1,0 @@
-import XCTest
-@testable import HDOps
-
-final class HDOpsSmokeTests: XCTestCase {
-  func testModuleLinks() throws {}
-}
