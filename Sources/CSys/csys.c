@@ -49,3 +49,11 @@ int csys_sched_getcpu(void) {
   int cpu = sched_getcpu();
   return cpu < 0 ? -errno : cpu;
 }
+
+// --- sd_notify --------------------------------------------------------------
+#include <sys/socket.h>
+
+int csys_unix_datagram_socket(void) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}

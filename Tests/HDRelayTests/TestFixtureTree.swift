@@ -6,7 +6,8 @@ final class TestFixtureTree {
   let root: String
 
   init(_ name: String = #function) {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
+    // Short: unix socket paths inside the tree must fit in sun_path (108 bytes).
+    let safe = String(name.filter { $0.isLetter || $0.isNumber }.prefix(24))
     root = NSTemporaryDirectory() + "hd-life-\(safe)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
   }

@@ -19,3 +19,8 @@ int csys_pthread_getaffinity(unsigned long thread, int *cpus, int max);
 pid_t csys_gettid(void);
 /// CPU the calling thread is running on right now.
 int csys_sched_getcpu(void);
+
+// --- sd_notify (lifecycle owner) -----------------------------------------
+/// A close-on-exec AF_UNIX datagram socket, or -errno. (The SOCK_* enum names
+/// are ambiguous in Swift once several C modules include <sys/socket.h>.)
+int csys_unix_datagram_socket(void);

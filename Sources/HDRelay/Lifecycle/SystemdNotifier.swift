@@ -5,6 +5,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import CSys
 
 public struct SystemdNotifier: Sendable {
   /// The socket address from NOTIFY_SOCKET; nil when not run under systemd.
@@ -68,9 +69,9 @@ public struct SystemdNotifier: Sendable {
     let pathOffset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
     let addressLength = pathOffset + nameBytes.count + (nameBytes[0] == 0 ? 0 : 1)
 
-    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = csys_unix_datagram_socket()
     guard fd >= 0 else {
-      return .failure(SystemdNotifyError(description: "socket(AF_UNIX): \(HostFile.errnoText(errno))"))
+      return .failure(SystemdNotifyError(description: "socket(AF_UNIX): \(HostFile.errnoText(-fd))"))
     }
     defer { close(fd) }
     let payload = Array(message.utf8)
