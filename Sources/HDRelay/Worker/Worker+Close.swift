@@ -75,7 +75,21 @@ extension Worker {
     updateDupGauges()
     stats.sub(.currentPeers)
     broadcast(.remove(key: key, location: location))
-    guard remaining == 0, let set = conn.pointee.sentTo else { return }
+    guard let set = conn.pointee.sentTo else { return }
+    if remaining > 0 {
+      // derper tracks senders per key: a surviving duplicate inherits the set,
+      // so the key's last connection still tells everyone it sent to.
+      guard let survivor = peers.lookup(key) else { return }
+      for i in 0..<Int(conn.pointee.sentToCount) {
+        if survivor.worker == index {
+          if let s = conns.resolve(slot: survivor.slot, generation: survivor.generation) { addSentTo(s, set[i]) }
+        } else {
+          sendControl(.inheritSentTo(key: key, member: survivor, destination: PeerLocation(raw: set[i])),
+                      to: survivor.worker)
+        }
+      }
+      return
+    }
     for i in 0..<Int(conn.pointee.sentToCount) {
       let dest = PeerLocation(raw: set[i])
       if dest.worker == index {

@@ -68,9 +68,14 @@ extension Worker {
   private func recordSentTo(_ conn: UnsafeMutablePointer<Connection>, _ location: PeerLocation) {
     if conn.pointee.lastSentTo == location.raw { return }
     conn.pointee.lastSentTo = location.raw
+    addSentTo(conn, location.raw)
+  }
+
+  /// Adds `location` to the connection's PeerGone set unless present or full.
+  func addSentTo(_ conn: UnsafeMutablePointer<Connection>, _ location: UInt64) {
     let count = Int(conn.pointee.sentToCount)
     if let set = conn.pointee.sentTo {
-      for i in 0..<count where set[i] == location.raw { return }
+      for i in 0..<count where set[i] == location { return }
     }
     guard count < Tuning.sentToTrackedMax else { return }
     if count == Int(conn.pointee.sentToCapacity) {
@@ -84,7 +89,7 @@ extension Worker {
       conn.pointee.sentTo = grown
       conn.pointee.sentToCapacity = Int32(capacity)
     }
-    conn.pointee.sentTo![count] = location.raw
+    conn.pointee.sentTo![count] = location
     conn.pointee.sentToCount += 1
   }
 

@@ -121,6 +121,11 @@ extension Worker {
       if queuePeerGone(location.slot, conn, DERPKey(bytes: body), reason: reason) {
         stats.add(reason == .notHere ? .peerGoneNotHereFrames : .peerGoneDisconnectedFrames)
       }
+    case .inheritSentTo?:
+      guard let member = conns.resolve(slot: location.slot, generation: location.generation),
+        member.pointee.state == .registered
+      else { return }
+      addSentTo(member, body.load(fromByteOffset: 40, as: UInt64.self))
     case nil:
       break
     }

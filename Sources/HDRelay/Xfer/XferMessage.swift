@@ -12,6 +12,9 @@ enum XferType: UInt8 {
   case activate = 4
   /// [key: 32][location: UInt64][reason: UInt8] — queue PeerGone(key) on location.
   case peerGone = 5
+  /// [key: 32][member: UInt64][destination: UInt64] — a duplicate of `key` left;
+  /// the surviving member at `member` inherits one of its PeerGone destinations.
+  case inheritSentTo = 6
 }
 
 /// Control records: never dropped; kept in an overflow list while the ring is full.
@@ -20,6 +23,7 @@ enum XferControl {
   case remove(key: DERPKey, location: PeerLocation)
   case activate(key: DERPKey, location: PeerLocation, seq: UInt64)
   case peerGone(key: DERPKey, location: PeerLocation, reason: PeerGoneReason)
+  case inheritSentTo(key: DERPKey, member: PeerLocation, destination: PeerLocation)
 
   var type: XferType {
     switch self {
@@ -27,6 +31,7 @@ enum XferControl {
     case .remove: return .remove
     case .activate: return .activate
     case .peerGone: return .peerGone
+    case .inheritSentTo: return .inheritSentTo
     }
   }
 
@@ -42,6 +47,10 @@ enum XferControl {
       key.store(to: p)
       p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
       p.storeBytes(of: 0, toByteOffset: 40, as: UInt64.self)
+    case .inheritSentTo(let key, let member, let destination):
+      key.store(to: p)
+      p.storeBytes(of: member.raw, toByteOffset: 32, as: UInt64.self)
+      p.storeBytes(of: destination.raw, toByteOffset: 40, as: UInt64.self)
     case .peerGone(let key, let location, let reason):
       key.store(to: p)
       p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
