@@ -1,6 +1,7 @@
-// What the daemon runs: the relay, and the metrics server when metrics.port is
-// set. Started in this order and stopped in reverse (metrics first, so /health
-// reports "draining" while the relay flushes).
+// What the daemon runs: the relay (with TLS on the DERP port when tls_cert and
+// tls_key are set), and the metrics server when metrics.port is set. Started
+// in this order and stopped in reverse (metrics first, so /health reports
+// "draining" while the relay flushes).
 import HDConfig
 import HDMetrics
 import HDRelay
@@ -11,22 +12,39 @@ enum DaemonServices {
   static let relayGraceSeconds = 3.0
 
   static func start(_ context: DaemonStartContext) throws -> [any DaemonService] {
-    if context.config.metrics.port != 0 {
-      throw DaemonServicesError(
-        "metrics.port is set, but the metrics server is not wired into the daemon yet (Relay does not provide "
-          + "per-worker counters to HDMetrics); start without metrics.port")
-    }
+    let config = context.config
+    // nil = plain TCP; throws on bad cert/key or `ktls: required` without kernel TLS.
+    let tls = try RelayTLS.make(config: config, serverKey: context.serverKeyPair.publicKey)
     let relayLog = Logger(label: "relay", sink: context.logSink)
     let options = RelayOptions(
-      config: context.config, serverKeyPair: context.serverKeyPair, workerCount: context.workerPlan.workerCount,
-      pinCores: context.workerPlan.pinCores.isEmpty ? nil : context.workerPlan.pinCores,
+      config: config, serverKeyPair: context.serverKeyPair, workerCount: context.workerPlan.workerCount,
+      pinCores: context.workerPlan.pinCores.isEmpty ? nil : context.workerPlan.pinCores, tls: tls,
       log: { level, message in relayLog.log(level, message) })
     let relay = try Relay(options: options)
-    relay.setLogLevel(context.config.logLevel)
-    try relay.start()
+    relay.setLogLevel(config.logLevel)
+    // The metrics server loads its own certificate before anything listens.
+    let metrics: MetricsServer? =
+      config.metrics.port == 0
+      ? nil
+      : try MetricsServer(
+        config: config, source: relay, build: BuildInfo(version: ProductVersion.current),
+        logger: Logger(label: "metrics", sink: context.logSink))
+    try metrics?.start()
+    do {
+      try relay.start()
+    } catch {
+      metrics?.stop()
+      throw error
+    }
+    metrics?.setReady()
+
     context.reloader.register(
       ReloadHook(name: "relay log level", keys: ["log_level"]) { _, new in relay.setLogLevel(new.logLevel) })
-    return [RelayService(relay: relay, graceSeconds: relayGraceSeconds)]
+    if let tls { context.reloader.register(tls.reloadHook) }
+
+    var services: [any DaemonService] = [RelayService(relay: relay, graceSeconds: relayGraceSeconds)]
+    if let metrics { services.append(MetricsService(server: metrics)) }
+    return services
   }
 }
 
@@ -41,11 +59,6 @@ final class RelayService: DaemonService {
   }
 
   func stop() { relay.stop(graceSeconds: graceSeconds) }
-}
-
-struct DaemonServicesError: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
 }
 
 final class MetricsService: DaemonService {
