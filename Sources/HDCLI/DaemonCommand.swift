@@ -22,7 +22,10 @@ public enum DaemonCommand {
   }
 
   static func option(_ key: ConfigKeySpec) -> OptionSpec {
-    OptionSpec(key.flag, kind(of: key.type), repeatable: key.type.isList, valueName: valueName(key), help: key.doc)
+    var help = key.doc
+    if !key.implemented { help += " NOT IMPLEMENTED YET: only the default is accepted." }
+    for old in key.deprecatedFlags { help += " (\(old) is a deprecated alias.)" }
+    return OptionSpec(key.flag, kind(of: key.type), repeatable: key.type.isList, valueName: valueName(key), help: help)
   }
 
   static func kind(of type: SettingType) -> ValueKind {
