@@ -58,6 +58,7 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(name: "HDOpsTests", dependencies: ["HDOps"], exclude: ["Fixtures", "Goldens"], swiftSettings: strict),
     .testTarget(name: "HDMetricsTests", dependencies: ["HDMetrics", "HDRelay", "HDClient"], swiftSettings: strict),
-    .testTarget(name: "HDBenchTests", dependencies: ["HDClient", "HDRelay"], swiftSettings: strict),
+    .testTarget(name: "HDBenchTests", dependencies: ["HDClient", "HDRelay", "HDConfig", "HDProtocol", "hd-bench"],
+      swiftSettings: strict),
   ]
 )

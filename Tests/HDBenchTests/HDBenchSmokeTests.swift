@@ -1,6 +1,0 @@
-import XCTest
-@testable import HDClient
-
-final class HDBenchSmokeTests: XCTestCase {
-  func testModuleLinks() throws {}
-}
