@@ -39,6 +39,15 @@ public enum TuningConstants {
     TuningConstant("Tuning.queuePacketsMax", 32, "packets", "per destination and kind, as derper's per-client queues"),
     TuningConstant("Tuning.sendIovecsMax", 48, "iovecs", "frames coalesced into one sendmsg"),
     TuningConstant("Tuning.xferRingBytes", 1_048_576, "bytes", "per cross-worker SPSC ring: several iterations of the busiest peer"),
+    TuningConstant("Tuning.tickNanoseconds", 100_000_000, "ns", "longest idle wait so timers run: 10 wakeups/s per worker"),
+    TuningConstant("Tuning.sqpollIdleMilliseconds", 50, "ms", "SQPOLL kernel thread idle time before it sleeps"),
+    TuningConstant("Tuning.httpHeadBytesMax", 8192, "bytes", "largest HTTP upgrade request head (clients send ~200 bytes)"),
+    TuningConstant("Tuning.largeBlockBytes", 65_652, "bytes", "block header + frame headers + a 64 KiB packet, for maximal frames"),
+    TuningConstant("Tuning.fallbackBytesMax", 67_108_864, "bytes", "heap fallback per worker when pools are empty; beyond it packets drop as no_memory"),
+    TuningConstant("Tuning.controlFramesMax", 32, "frames", "control frames (Pong, PeerGone, KeepAlive) queued per connection"),
+    TuningConstant("Tuning.writeTimeoutTicks", 20, "ticks (100 ms)", "a send without progress for 2 s closes the connection (derper's write timeout)"),
+    TuningConstant("Tuning.sentToTrackedMax", 1024, "peers", "PeerGone destinations tracked per sender; overflow is counted"),
+    TuningConstant("Tuning.peerRateBurstBytesMin", 65_573, "bytes", "peer_rate_limit burst holds at least one maximal frame, so a frame is never cut"),
   ]
 
   /// The documented value of a constant, for consistency tests in other modules.
