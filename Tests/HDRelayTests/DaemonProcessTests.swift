@@ -150,7 +150,8 @@ final class DaemonProcessTests: XCTestCase {
     let tree = TestFixtureTree()
     for (index, (signalNumber, metrics)) in [(SIGTERM, false), (SIGINT, false), (SIGTERM, true), (SIGINT, true)].enumerated() {
       let port = freeLoopbackPort()
-      let metricsLine = metrics ? "metrics:\n  port: \(freeLoopbackPort())\n  bind: [\"127.0.0.1\"]\n" : ""
+      let metricsPort = freeLoopbackPort()
+      let metricsLine = metrics ? "metrics:\n  port: \(metricsPort)\n  bind: [\"127.0.0.1\"]\n" : ""
       let path = config(tree, port: port, metricsLine)
       // Alternate path and abstract-namespace notify sockets.
       let notify: DatagramReceiver
@@ -166,6 +167,11 @@ final class DaemonProcessTests: XCTestCase {
       let daemon = try startDaemon(["--config", path], notify: notify, notifyAddress: address)
       let client = try DERPClient.connect(host: "127.0.0.1", port: port)
       try client.ping()
+      if metrics {
+        let health = try RawConnection(port: metricsPort)
+        health.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(HTTPReply(health.readToEnd(timeoutSeconds: 3))?.status, 200, "metrics server serves /health")
+      }
 
       let started = Date()
       daemon.signal(signalNumber)
