@@ -115,7 +115,7 @@ public struct ParsedArguments: Sendable, Equatable {
     }
   }
 
-  private static func closest(_ name: String, _ names: [String]) -> String? {
+  static func closest(_ name: String, _ names: [String]) -> String? {
     Suggestions.closest(to: name, among: names)
   }
 }

@@ -53,3 +53,56 @@ final class CommandLineInterfaceTests: XCTestCase {
       ["check-config", "explain", "generate", "doctor", "recommend", "tune", "version"])
   }
 }
+
+final class ToolDispatcherTests: XCTestCase {
+  /// Collects what the dispatcher writes; the closures must be Sendable.
+  private final class Capture: @unchecked Sendable {
+    var output = ""
+    var errors = ""
+  }
+
+  private func dispatch(_ arguments: [String]) -> (code: Int32, capture: Capture, calls: [ParsedArguments]) {
+    let capture = Capture()
+    let calls = CallLog()
+    let handlers: [String: CommandHandler] = Dictionary(
+      uniqueKeysWithValues: HdctlCommands.tool.commands.map { command in
+        (command.name, { @Sendable arguments in calls.append(arguments); return 7 } as CommandHandler)
+      })
+    let dispatcher = ToolDispatcher(
+      tool: HdctlCommands.tool, handlers: handlers, standardOutput: { capture.output += $0 },
+      standardError: { capture.errors += $0 })
+    return (dispatcher.run(arguments), capture, calls.entries)
+  }
+
+  private final class CallLog: @unchecked Sendable {
+    var entries: [ParsedArguments] = []
+    func append(_ arguments: ParsedArguments) { entries.append(arguments) }
+  }
+
+  func testDispatchesParsedArgumentsToTheRegisteredHandler() {
+    let result = dispatch(["check-config", "--strict", "a.yaml"])
+    XCTAssertEqual(result.code, 7)
+    XCTAssertEqual(result.calls.map(\.command), ["check-config"])
+    XCTAssertEqual(result.calls.first?.positionals, ["a.yaml"])
+  }
+
+  func testUsageErrorsExit64WithoutCallingTheHandler() {
+    for arguments in [[], ["chek-config"], ["check-config", "--bogus"], ["explain"]] {
+      let result = dispatch(arguments)
+      XCTAssertEqual(result.code, 64, "\(arguments)")
+      XCTAssertEqual(result.calls.count, 0, "\(arguments)")
+      XCTAssertFalse(result.capture.errors.isEmpty, "\(arguments)")
+    }
+    XCTAssertTrue(dispatch(["chek-config"]).capture.errors.contains("did you mean 'check-config'?"))
+  }
+
+  func testHelpForToolAndCommand() {
+    let tool = dispatch(["--help"])
+    XCTAssertEqual(tool.code, 0)
+    XCTAssertTrue(tool.capture.output.contains("check-config"))
+    let command = dispatch(["check-config", "--help"])
+    XCTAssertEqual(command.code, 0)
+    XCTAssertTrue(command.capture.output.contains("Exit codes:"))
+    XCTAssertEqual(command.calls.count, 0)
+  }
+}
