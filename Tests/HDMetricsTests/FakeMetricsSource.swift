@@ -64,4 +64,5 @@ final class FakeMetricsSource: PerWorkerStatsSource {
   func workerStatsSnapshots() -> [RelayStatsSnapshot] { state.withLock { $0.workers } }
   func workersSnapshot() -> [WorkerInfo] { state.withLock { $0.workerInfo } }
   func peersSnapshot() -> [PeerInfo] { state.withLock { $0.peers } }
+  var dataPlaneTLSMode: String { "plain" }
 }

@@ -21,7 +21,7 @@ final class MetricsDocumentationTests: XCTestCase {
     let source = FakeMetricsSource()
     let metrics = CollectedMetrics.collect(
       from: source, server: MetricsServerCounters(), build: BuildInfo(version: "docs"),
-      dataPlaneTLS: DataPlaneTLS(enabled: false, kernelTLS: "auto"))
+      kernelTLSSetting: "auto")
     XCTAssertNotNil(metrics.process)
     let exposed = Set(
       MetricsExposition.render(metrics).split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map {

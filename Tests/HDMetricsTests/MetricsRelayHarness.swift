@@ -19,9 +19,11 @@ final class MetricsRelayHarness {
     config.metrics = MetricsConfig(port: 0, bind: ["127.0.0.1"], debugEndpoints: debugEndpoints)
     configure(&config)
     let quiet = Logger(label: "metrics-relay-test", sink: LogSink(level: .warning, format: .text, output: .fileDescriptor(2)))
+    let serverKeys = DERPKeyPair.generate()
     relay = try Relay(
       options: RelayOptions(
-        config: config, serverKeyPair: DERPKeyPair.generate(), workerCount: workers,
+        config: config, serverKeyPair: serverKeys, workerCount: workers,
+        tls: try RelayTLS.make(config: config, serverKey: serverKeys.publicKey),
         log: { level, message in quiet.log(level, message) }))
     try relay.start()
     relayPort = UInt16(relay.boundPorts[0])

@@ -37,8 +37,8 @@ enum HealthReport {
       ("peers_active", .unsigned(metrics.peersActive)),
       ("recv_bytes", .unsigned(totals.bytesReceived)),
       ("send_bytes", .unsigned(totals.bytesSent)),
-      ("tls_mode", .string(metrics.dataPlaneTLS.modeLabel)),
-      ("ktls", .string(metrics.dataPlaneTLS.kernelTLS)),
+      ("tls_mode", .string(metrics.dataPlaneTLS.mode)),
+      ("ktls", .string(metrics.dataPlaneTLS.kernelTLSSetting)),
       ("connections", .unsigned(totals.currentConnections)),
       ("connections_by_transport", .object(byTransport)),
       (

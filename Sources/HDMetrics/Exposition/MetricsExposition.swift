@@ -11,6 +11,7 @@ enum MetricsExposition {
     writeTraffic(metrics.totals, to: &writer)
     writeConnections(metrics.totals, to: &writer)
     writeFrames(metrics.totals, to: &writer)
+    writeTLS(metrics.totals.tls, to: &writer)
     writePerWorker(metrics, to: &writer)
     writeServer(metrics.server, to: &writer)
     writer.family(

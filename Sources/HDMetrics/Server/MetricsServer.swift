@@ -17,7 +17,8 @@ public final class MetricsServer: Sendable {
   public let config: MetricsConfig
   private let source: any MetricsSource
   private let build: BuildInfo
-  private let dataPlaneTLS: DataPlaneTLS
+  /// The `ktls` setting, reported on /health next to the TLS data path in use.
+  private let kernelTLSSetting: String
   private let tls: MetricsTLSContext?
   private let logger: Logger
   private let settings: MetricsServerLoop.Settings
@@ -39,7 +40,7 @@ public final class MetricsServer: Sendable {
   /// Loads the metrics TLS certificate when `metrics.tls_cert`/`tls_key` are set.
   /// - Parameters:
   ///   - config: the effective configuration; `config.metrics` configures this
-  ///     server, `tls_cert`/`ktls` are reported on /health.
+  ///     server, `ktls` is reported on /health.
   ///   - source: the relay (or a test double).
   public convenience init(config: Config, source: any MetricsSource, build: BuildInfo, logger: Logger)
     throws(MetricsServerError)
@@ -56,7 +57,7 @@ public final class MetricsServer: Sendable {
     self.build = build
     self.logger = logger
     self.settings = settings
-    dataPlaneTLS = DataPlaneTLS(enabled: config.tlsEnabled, kernelTLS: config.ktls.rawValue)
+    kernelTLSSetting = config.ktls.rawValue
     switch (config.metrics.tlsCert, config.metrics.tlsKey) {
     case (let cert?, let key?):
       tls = try MetricsTLSContext(certificatePath: cert, keyPath: key)
@@ -156,7 +157,7 @@ public final class MetricsServer: Sendable {
 
   private func render(_ route: MetricsRoute, counters: MetricsServerCounters) -> HTTPResponse {
     if route == .debugPeers { return DebugReports.peers(source.peersSnapshot()) }
-    let metrics = CollectedMetrics.collect(from: source, server: counters, build: build, dataPlaneTLS: dataPlaneTLS)
+    let metrics = CollectedMetrics.collect(from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting)
     switch route {
     case .metrics:
       return HTTPResponse(status: .ok, contentType: prometheusContentType, body: Array(MetricsExposition.render(metrics).utf8))

@@ -15,11 +15,12 @@ struct CollectedMetrics {
   var dataPlaneTLS: DataPlaneTLS
 
   static func collect(
-    from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, dataPlaneTLS: DataPlaneTLS
+    from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, kernelTLSSetting: String
   ) -> CollectedMetrics {
     CollectedMetrics(
-      totals: source.statsSnapshot(), perWorker: (source as? any PerWorkerStatsSource)?.workerStatsSnapshots(), workers: source.workersSnapshot(),
-      process: ProcessMetrics.read(), server: server, build: build, dataPlaneTLS: dataPlaneTLS)
+      totals: source.statsSnapshot(), perWorker: (source as? any PerWorkerStatsSource)?.workerStatsSnapshots(),
+      workers: source.workersSnapshot(), process: ProcessMetrics.read(), server: server, build: build,
+      dataPlaneTLS: DataPlaneTLS(mode: source.dataPlaneTLSMode, kernelTLSSetting: kernelTLSSetting))
   }
 
   /// Registered peers over all workers (the C++ `peers_active`).
@@ -36,20 +37,17 @@ public struct BuildInfo: Sendable, Equatable {
   }
 }
 
-/// How the DERP port is configured to carry bytes (for /health and build info).
+/// How the DERP port carries bytes (for /health).
 public struct DataPlaneTLS: Sendable, Equatable {
-  /// `tls_cert` and `tls_key` are set.
-  public var enabled: Bool
+  /// `plain`, `userspace` (userspace TLS) or `kernel` (kernel TLS).
+  public var mode: String
   /// The `ktls` setting: auto, required or off.
-  public var kernelTLS: String
+  public var kernelTLSSetting: String
 
-  public init(enabled: Bool, kernelTLS: String) {
-    self.enabled = enabled
-    self.kernelTLS = kernelTLS
+  public init(mode: String, kernelTLSSetting: String) {
+    self.mode = mode
+    self.kernelTLSSetting = kernelTLSSetting
   }
-
-  /// `plain`, or `tls` with the kernel TLS policy: `tls+ktls_auto` etc.
-  var modeLabel: String { enabled ? "tls" : "plain" }
 }
 
 /// The metrics server's own counters, kept on its thread.

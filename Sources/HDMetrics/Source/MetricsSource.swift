@@ -11,6 +11,9 @@ public protocol MetricsSource: Sendable {
   func workersSnapshot() -> [WorkerInfo]
   /// Every registered peer connection (only /debug/peers asks for this).
   func peersSnapshot() -> [PeerInfo]
+  /// How the DERP port carries bytes: `plain`, or the TLS data path new
+  /// connections get (`userspace` or `kernel`), as decided at start.
+  var dataPlaneTLSMode: String { get }
 }
 
 /// A source that can also report each worker's own counters, for the

@@ -4,4 +4,9 @@
 // calls it.
 import HDRelay
 
-extension Relay: MetricsSource {}
+extension Relay: MetricsSource {
+  public var dataPlaneTLSMode: String {
+    guard let tls = options.tls as? RelayTLS else { return "plain" }
+    return tls.dataPath.rawValue
+  }
+}
