@@ -102,7 +102,7 @@ struct ValueConverter {
     if case .scalar(_, let plain) = node.value, !plain {
       report(
         .error, .typeMismatch, at: node, "\(spec.key) expects \(expectation), found \(node.kindDescription)",
-        suggestion: "remove the quotes")
+        suggestion: "write it without quotes (or a !!tag)")
       return nil
     }
     return text
