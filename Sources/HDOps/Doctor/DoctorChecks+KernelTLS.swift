@@ -15,7 +15,7 @@ extension DoctorChecks {
       return .ok("tls module loaded (tcp_available_ulp: \(ulpText))")
     }
     if context.config.ktls == .off {
-      return .ok("tls module not loaded; ktls: off in the config, so TLS stays in userspace")
+      return .skipped("tls module not loaded; ktls: off in the config, so TLS stays in userspace")
     }
     let release = context.kernelRelease ?? "$(uname -r)"
     if moduleAvailable(root: root, release: release) {
