@@ -71,12 +71,14 @@ public enum KernelTLS {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) == 0 }
     }
     guard connected else { return .failure(.init(cause: .probeFailed, errnoCode: errno, step: "loopback connect")) }
+    // Keep the peer open: once it closes, the socket leaves ESTABLISHED and
+    // the ULP refuses with ENOTCONN.
     let accepted = accept(listener, nil, nil)
-    if accepted >= 0 { close(accepted) }
+    defer { if accepted >= 0 { close(accepted) } }
 
     let ulp = ctls_ktls_attach_ulp(client)
     if ulp != 0 {
-      return .failure(.init(cause: -ulp == ENOENT ? .moduleAbsent : .socketOptionsUnsupported,
+      return .failure(.init(cause: -ulp == ENOENT ? .moduleAbsent : (-ulp == ENOTCONN ? .probeFailed : .socketOptionsUnsupported),
                             errnoCode: -ulp, step: "setsockopt(TCP_ULP, \"tls\")"))
     }
     let zeros = [UInt8](repeating: 0, count: 16)
