@@ -184,6 +184,25 @@ final class DaemonProcessTests: XCTestCase {
     }
   }
 
+  /// A receiver that stopped reading leaves frames queued; the stop still ends
+  /// within the bound (the relay's flush grace, then close) with exit 0.
+  func testTermWithAStalledReceiverStillExitsInBoundedTime() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let daemon = try startDaemon(["--config", config(tree, port: port)])
+    let stalled = try DERPClient.connect(host: "127.0.0.1", port: port)
+    let sender = try DERPClient.connect(host: "127.0.0.1", port: port)
+    let packet = [UInt8](repeating: 0xab, count: 16 * 1024)
+    // Far more than the socket buffers and the per-peer queue can hold.
+    for _ in 0..<2000 { try sender.send(to: stalled.publicKey, packet: packet) }
+    try sender.ping()
+    let started = Date()
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 12), 0, daemon.stderr)
+    XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+    stalled.close()
+  }
+
   func testSIGHUPAppliesAValidFileAndKeepsSettingsOnAnInvalidOne() throws {
     let tree = TestFixtureTree()
     let port = freeLoopbackPort()
