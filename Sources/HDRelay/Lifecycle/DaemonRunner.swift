@@ -16,12 +16,17 @@ public final class DaemonRunner {
   let logSink: LogSink
   let notifier: SystemdNotifier
   let stopTimeoutSeconds: Double
+  let checkOptions: ConfigCheckOptions
   let log: Logger
 
+  /// - Parameter checkOptions: how a SIGHUP reload validates the file; the
+  ///   same checks as at start-up (referenced files, host) by default.
   public init(
     invocation: DaemonInvocation, logSink: LogSink = .standard, notifier: SystemdNotifier = SystemdNotifier(),
-    stopTimeoutSeconds: Double = DaemonRunner.defaultStopTimeoutSeconds
+    stopTimeoutSeconds: Double = DaemonRunner.defaultStopTimeoutSeconds,
+    checkOptions: ConfigCheckOptions = ConfigCheckOptions()
   ) {
+    self.checkOptions = checkOptions
     self.invocation = invocation
     self.logSink = logSink
     self.notifier = notifier
@@ -116,12 +121,13 @@ public final class DaemonRunner {
   private func makeReloader(_ config: Config) -> ConfigReloader {
     let path = invocation.configPath
     let overrides = invocation.overrides
+    let options = checkOptions
     return ConfigReloader(initial: config, logSink: logSink) {
       guard let path else {
-        let result = ConfigLoader.check(path: nil, overrides: overrides)
+        let result = ConfigLoader.check(path: nil, overrides: overrides, options: options)
         return (result.isValid ? result.config : nil, result.diagnostics)
       }
-      return ConfigLoader.reload(path: path, overrides: overrides)
+      return ConfigLoader.reload(path: path, overrides: overrides, options: options)
     }
   }
 
