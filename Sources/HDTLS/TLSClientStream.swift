@@ -57,7 +57,7 @@ public struct TLSClientOptions: Sendable {
 public final class TLSClientStream {
   public private(set) var fileDescriptor: Int32
   private let context: OpaquePointer
-  private let ssl: OpaquePointer
+  let ssl: OpaquePointer
   private let state: UnsafeMutablePointer<SessionRecordState>
   /// After a hand-made record, OpenSSL's own write sequence is stale.
   private var writesDisabled = false
@@ -240,5 +240,17 @@ public final class TLSClientStream {
       Glibc.close(fileDescriptor)
       fileDescriptor = -1
     }
+  }
+}
+
+extension TLSClientStream {
+  /// Subject CN of the server's leaf certificate (tests, diagnostics).
+  public var peerCertificateCommonName: String? {
+    let chain = ctls_get_peer_cert_chain(ssl)
+    guard ctls_x509_stack_count(chain) > 0, let leaf = ctls_x509_stack_value(chain, 0) else { return nil }
+    var name = [CChar](repeating: 0, count: 256)
+    let length = ctls_x509_common_name(leaf, &name, Int32(name.count))
+    guard length > 0 else { return nil }
+    return String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 }

@@ -27,21 +27,6 @@ final class BadInputTests: XCTestCase {
     XCTAssertEqual(session.handshake(), .failed(.protocolError))
   }
 
-  /// A real ClientHello, captured from OpenSSL's client.
-  private func capturedClientHello() throws -> [UInt8] {
-    let (serverFD, clientFD) = makeSocketPair()
-    setReceiveTimeout(serverFD, seconds: 10)
-    setReceiveTimeout(clientFD, seconds: 10)
-    let client = ClientThread<Bool> {
-      _ = try? TLSClientStream(fileDescriptor: clientFD)  // fails once we close: fine
-      return true
-    }
-    let record = receiveRecord(serverFD)
-    close(serverFD)
-    _ = try client.wait()
-    return record
-  }
-
   func testTruncatedClientHelloWaitsThenFailsOnEOF() throws {
     let hello = try capturedClientHello()
     XCTAssertEqual(hello.first, 22)

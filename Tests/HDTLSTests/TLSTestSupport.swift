@@ -33,6 +33,17 @@ enum TLSFixtures {
     return try TLSServerContext(certificatePath: certPath, keyPath: keyPath, serverKey: serverKey)
   }
 
+  /// Another self-signed pair (CN=reloaded) for the reload test.
+  static func secondCertificate() throws -> (cert: String, key: String) {
+    let cert = directory + "/second-cert.pem"
+    let key = directory + "/second-key.pem"
+    if !FileManager.default.fileExists(atPath: cert) {
+      run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+           "-subj", "/CN=reloaded", "-keyout", key, "-out", cert])
+    }
+    return (cert, key)
+  }
+
   private static func run(_ arguments: [String]) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -191,4 +202,19 @@ final class ServerDriver {
 /// Deterministic test payload of `count` bytes.
 func pattern(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
   (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
+}
+
+/// A real ClientHello record, captured from OpenSSL's client.
+func capturedClientHello() throws -> [UInt8] {
+  let (serverFD, clientFD) = makeSocketPair()
+  setReceiveTimeout(serverFD, seconds: 10)
+  setReceiveTimeout(clientFD, seconds: 10)
+  let client = ClientThread<Bool> {
+    _ = try? TLSClientStream(fileDescriptor: clientFD)  // fails once we close: fine
+    return true
+  }
+  let record = receiveRecord(serverFD)
+  close(serverFD)
+  _ = try client.wait()
+  return record
 }
