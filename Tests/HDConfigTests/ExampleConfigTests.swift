@@ -47,6 +47,25 @@ final class ExampleConfigTests: XCTestCase {
     XCTAssertEqual(yaml.split(separator: "\n").filter { $0.contains(": ") }.count, ConfigSchema.keys.count)
   }
 
+  /// The three seed examples of the reference, value by value.
+  func testSeedExamplesHoldExactlyTheReferenceValues() {
+    func load(_ name: String) -> Config {
+      ConfigLoader.check(path: TestPaths.repositoryRoot + "/etc/\(name).yaml", options: .syntaxOnly).config
+    }
+    XCTAssertEqual(load("minimal"), Config(port: 3340, logLevel: .debug))
+    XCTAssertEqual(
+      load("production"),
+      Config(
+        port: 443, workers: 8, pinCores: Array(0...7), sockbufBytes: 2_097_152, tlsCert: "/etc/hyper-derp/cert.pem",
+        tlsKey: "/etc/hyper-derp/key.pem", logLevel: .info, metrics: MetricsConfig(port: 9090)))
+    XCTAssertEqual(
+      load("high-throughput"),
+      Config(
+        port: 443, workers: 10, pinCores: Array(0...9), sockbufBytes: 4_194_304, sqpoll: true,
+        tlsCert: "/etc/hyper-derp/cert.pem", tlsKey: "/etc/hyper-derp/key.pem", logLevel: .warning,
+        metrics: MetricsConfig(port: 9090)))
+  }
+
   func testStrictTurnsWarningsIntoFailure() throws {
     let path = TestPaths.corpus + "/16-bool-spelling.yaml"
     XCTAssertEqual(try checkConfig(["--syntax-only", path]).exitCode, 0)
