@@ -160,6 +160,12 @@ public final class TLSClientStream {
         if savedErrno == 0 || savedErrno == ECONNRESET { return 0 }  // EOF without close_notify
         throw .io(operation: "read", errno: savedErrno)
       default:
+        // A peer that closes TCP without close_notify: an end of stream for
+        // this client (OpenSSL 3 reports it as an error).
+        if ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING {
+          ERR_clear_error()
+          return 0
+        }
         throw .protocolError(OpenSSLErrorQueue.drainText(fallback: "read failed"))
       }
     }

@@ -178,6 +178,9 @@ public struct TLSServerSession {
     ERR_clear_error()
   }
 
+  /// True once our close_notify has been queued.
+  public var sentCloseNotify: Bool { SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN != 0 }
+
   /// The last alert description the peer sent (0 = close_notify), or nil.
   public var lastAlertReceived: UInt8? {
     let alert = state.pointee.lastAlertReceived

@@ -104,6 +104,19 @@ final class RelayTLSTests: XCTestCase {
     XCTAssertEqual(intact, packets.count)
   }
 
+  func testHTTPProbeOverTLSIsAnsweredAndClosed() throws {
+    let stream = try TLSClientStream(fileDescriptor: try rawConnection(), options: TLSClientOptions(version: .tls13))
+    try Array("GET /derp/probe HTTP/1.1\r\nHost: x\r\n\r\n".utf8).withUnsafeBytes { try stream.write($0) }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
+      if n == 0 { break }
+      answer += buffer.prefix(n)
+    }
+    XCTAssertTrue(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"), String(decoding: answer, as: UTF8.self))
+  }
+
   // MARK: Mode and refusal
 
   func testStartupModeNamesUserspaceAndTheFix() {

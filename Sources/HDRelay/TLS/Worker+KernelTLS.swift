@@ -18,7 +18,8 @@ extension Worker {
   /// Called when the recv has ended and nothing is in flight (switchPending).
   func trySwitchToKernel(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     guard let tls = conn.pointee.tls, tls.pointee.phase == .switchPending,
-      !conn.pointee.flags.contains(.recvArmed), conn.pointee.state != .closing
+      !conn.pointee.flags.contains(.recvArmed), conn.pointee.state != .closing,
+      !conn.pointee.flags.contains(.closeAfterFlush)  // an HTTP answer: closes after its flush
     else { return }
     let session = tls.pointee.session
     if !topUpToRecordBoundary(slot, conn, session) {

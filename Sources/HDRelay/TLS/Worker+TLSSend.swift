@@ -89,11 +89,17 @@ extension Worker {
       memory.freeLargeBlock(block)
       tls.pointee.staging = nil
     }
-    if tls.pointee.phase == .switchPending && !conn.pointee.flags.contains(.recvArmed) {
-      return trySwitchToKernel(slot, conn)
-    }
+    // An answered HTTP request (probe, 404…) closes; it never needs the kernel.
     if conn.pointee.flags.contains(.closeAfterFlush) && conn.pointee.sendQueue == nil {
-      beginClose(slot, reason: .httpDone)
+      // close_notify first, so the client sees a clean end of the TLS stream.
+      if !tls.pointee.session.sentCloseNotify {
+        tls.pointee.session.shutdown()
+        return shipTLSOutput(slot, conn)
+      }
+      return beginClose(slot, reason: .httpDone)
+    }
+    if tls.pointee.phase == .switchPending && !conn.pointee.flags.contains(.recvArmed) {
+      trySwitchToKernel(slot, conn)
     }
   }
 
