@@ -29,6 +29,10 @@ test: deps
 generate: build
 	./.build/debug/hdctl generate --out .
 
+# Fails when docs/config-reference.md or completions/ differ from the schema.
+check-generated: build
+	./.build/debug/hdctl generate --check --out .
+
 bench: release
 	bash scripts/bench.sh
 
