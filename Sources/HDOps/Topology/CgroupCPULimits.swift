@@ -127,20 +127,20 @@ struct CgroupMount {
   }
 
   /// The process's cgroup directory under this mount and its ancestors up to
-  /// the mount point, innermost first. Inside a cgroup namespace the path in
-  /// /proc/self/cgroup may not exist under the mount; then the mount point is it.
+  /// the mount point, innermost first, keeping only directories that exist:
+  /// inside a cgroup namespace the path in /proc/self/cgroup may not exist
+  /// under the mount, and then the mount point is the process's cgroup.
   func directories(for cgroupPath: String, root: FileSystemRoot) -> [String] {
     var relative = cgroupPath
     if mountRoot != "/" && relative.hasPrefix(mountRoot) { relative.removeFirst(mountRoot.count) }
     if !relative.hasPrefix("/") { relative = "/" + relative }
     var dirs: [String] = []
     var current = relative == "/" ? mountPoint : mountPoint + relative
-    if !root.isDirectory(current) { current = mountPoint }
-    while true {
-      dirs.append(current)
-      if current == mountPoint || current.count <= mountPoint.count { break }
+    while current.count > mountPoint.count && current.hasPrefix(mountPoint + "/") {
+      if root.isDirectory(current) { dirs.append(current) }
       current = parentPath(of: current)
     }
+    dirs.append(mountPoint)
     return dirs
   }
 }

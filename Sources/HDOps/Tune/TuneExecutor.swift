@@ -14,6 +14,7 @@ public struct TuneExecutor {
 
   /// Writes every raised key to /proc/sys and reads it back.
   public func apply(_ plan: SysctlPlan) throws -> Log {
+    guard !plan.changes.isEmpty else { return [] }
     var originals = try TuneOriginals.load(root: root) ?? TuneOriginals()
     for item in plan.changes where originals.sysctl[item.requirement.key] == nil {
       originals.sysctl[item.requirement.key] = root.readText(item.requirement.procPath) ?? ""
