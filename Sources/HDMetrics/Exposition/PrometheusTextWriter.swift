@@ -40,8 +40,14 @@ struct PrometheusSample {
 }
 
 struct PrometheusTextWriter {
-  private(set) var text = ""
+  private(set) var text: String
   private var familyNames: Set<String> = []
+
+  /// A full scrape is ~15 KiB; reserving once avoids regrowing the string.
+  init(capacityBytes: Int = 32 * 1024) {
+    text = ""
+    text.reserveCapacity(capacityBytes)
+  }
 
   /// Appends one family. Names are compile-time constants of this module, so a
   /// bad or repeated name is a programming error, not a runtime condition.
@@ -78,6 +84,9 @@ struct PrometheusTextWriter {
 
 /// `# HELP` text escapes backslash and newline only.
 func escapeHelp(_ text: String) -> String {
+  // Nearly every string needs no escaping; checking bytes is far cheaper than
+  // rebuilding the string character by character (a scrape has ~100 of them).
+  if !text.utf8.contains(where: { $0 == backslashByte || $0 == newlineByte }) { return text }
   var out = ""
   for char in text {
     switch char {
@@ -91,6 +100,7 @@ func escapeHelp(_ text: String) -> String {
 
 /// Label values additionally escape the double quote.
 func escapeLabelValue(_ text: String) -> String {
+  if !text.utf8.contains(where: { $0 == backslashByte || $0 == newlineByte || $0 == quoteByte }) { return text }
   var out = ""
   for char in text {
     switch char {
@@ -114,6 +124,10 @@ func isValidLabelName(_ name: String) -> Bool {
   guard let first = name.utf8.first, !isDigitByte(first), !name.hasPrefix("__") else { return false }
   return name.utf8.allSatisfy(isWordByte)
 }
+
+private let backslashByte = UInt8(ascii: "\\")
+private let newlineByte = UInt8(ascii: "\n")
+private let quoteByte = UInt8(ascii: "\"")
 
 private func isDigitByte(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 

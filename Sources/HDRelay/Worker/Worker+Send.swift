@@ -196,7 +196,7 @@ extension Worker {
   }
 
   /// An idle connection gives its send-queue block back (idle peers hold no buffers).
-  private func releaseIdleSendQueue(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
+  func releaseIdleSendQueue(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     guard let block = conn.pointee.sendQueue, !conn.pointee.flags.contains(.sendInFlight) else { return }
     memory.freeSmallBlock(block)
     conn.pointee.sendQueue = nil
