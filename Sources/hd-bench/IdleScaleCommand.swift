@@ -90,13 +90,15 @@ enum IdleScaleCommand {
   static func spawnChild(_ args: [String]) throws(BenchError) -> Child {
     var toChild: [Int32] = [0, 0]
     var fromChild: [Int32] = [0, 0]
+    // CLOEXEC: a later child must not inherit an earlier child's stdin pipe,
+    // or that child never sees EOF. dup2 onto 0/1 clears the flag for its own.
     guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { throw .system("pipe", errno) }
+    for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
     posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
-    for fd in toChild + fromChild { posix_spawn_file_actions_addclose(&actions, fd) }
     let path = "/proc/self/exe"
     let argv = (["hd-bench"] + args).map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }

@@ -89,15 +89,17 @@ enum ReportCommand {
     let throughput = results.filter { text(field($0.1, "test")) == "throughput" }
     if !throughput.isEmpty {
       out += "### Throughput (\(text(field(throughput[0].1, "active_pairs"))) pairs, \(text(field(throughput[0].1, "message_size"))) B messages)\n\n"
-      out += "| run | relay | offered Mbit/s | goodput Mbit/s | C++-formula Mbit/s | loss % | send errors | relay CPU s/GB | relay µs/msg | generator µs/msg | relay RSS MB |\n"
+      out += "| run | relay | offered Mbit/s | goodput Mbit/s | C++-formula Mbit/s | loss % | send errors | relay CPU s/GB"
+        + " | relay µs/msg (delivered / sent) | generator µs/msg (delivered / sent) | relay RSS MB |\n"
       out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
       for (name, f) in throughput {
         let rate = double(field(f, "rate_mbps")) ?? 0
         let rss = double(field(f, "relay_rss_bytes")).map { JSONOut.format($0 / 1e6, decimals: 0) } ?? "—"
         out += "| \(name) | \(text(field(f, "relay"))) | \(rate == 0 ? "unpaced" : JSONOut.format(rate, decimals: 0)) | "
           + "\(text(field(f, "goodput_mbps"))) | \(text(field(f, "throughput_mbps"))) | \(text(field(f, "message_loss_pct"))) | "
-          + "\(text(field(f, "send_errors"))) | \(text(field(f, "relay_cpu_sec_per_gb"))) | \(text(field(f, "relay_cpu_us_per_msg"))) | "
-          + "\(text(field(f, "generator_cpu_us_per_msg"))) | \(rss) |\n"
+          + "\(text(field(f, "send_errors"))) | \(text(field(f, "relay_cpu_sec_per_gb"))) | "
+          + "\(text(field(f, "relay_cpu_us_per_msg"))) / \(text(field(f, "relay_cpu_us_per_sent_msg"))) | "
+          + "\(text(field(f, "generator_cpu_us_per_msg"))) / \(text(field(f, "generator_cpu_us_per_sent_msg"))) | \(rss) |\n"
       }
       out += "\n"
     }

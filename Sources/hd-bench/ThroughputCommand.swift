@@ -103,9 +103,12 @@ enum ThroughputCommand {
     Output.log("  sent \(r.sent)  received \(r.received)  loss \(JSONOut.format(r.lossPercent, decimals: 4)) %  send errors \(r.sendErrors)")
     Output.log("  goodput \(JSONOut.format(r.goodputMbps, decimals: 1)) Mbit/s in a \(JSONOut.format(r.windowSeconds, decimals: 2)) s window"
       + "  (drain-inclusive \(JSONOut.format(r.drainInclusiveMbps, decimals: 1)))")
-    if let perGB = r.relayCPUSecondsPerGB, let perMsg = r.relayCPUMicrosecondsPerMessage {
-      Output.log("  relay CPU \(JSONOut.format(perGB, decimals: 3)) s/GB, \(JSONOut.format(perMsg, decimals: 3)) µs/msg;"
-        + " generator \(JSONOut.format(r.generatorCPUMicrosecondsPerMessage, decimals: 3)) µs/msg")
+    if let perGB = r.relayCPUSecondsPerGB, let perMsg = r.relayCPUMicrosecondsPerMessage,
+      let perSent = r.relayCPUMicrosecondsPerSentMessage
+    {
+      Output.log("  relay CPU \(JSONOut.format(perGB, decimals: 3)) s/GB, \(JSONOut.format(perMsg, decimals: 3)) µs/delivered msg,"
+        + " \(JSONOut.format(perSent, decimals: 3)) µs/sent msg; generator \(JSONOut.format(r.generatorCPUMicrosecondsPerMessage, decimals: 3))"
+        + " / \(JSONOut.format(r.generatorCPUMicrosecondsPerSentMessage, decimals: 3))")
     } else {
       Output.log("  generator CPU \(JSONOut.format(r.generatorCPUMicrosecondsPerMessage, decimals: 3)) µs/msg")
     }
@@ -144,6 +147,7 @@ enum ThroughputCommand {
       ("corrupt_streams", .int(Int64(r.corruptStreams))),
       ("generator_cpu_sec", .num(r.generatorCPUSeconds, 3)),
       ("generator_cpu_us_per_msg", .num(r.generatorCPUMicrosecondsPerMessage, 3)),
+      ("generator_cpu_us_per_sent_msg", .num(r.generatorCPUMicrosecondsPerSentMessage, 3)),
     ]
     if let pid = c.relayPID {
       fields += [
@@ -151,6 +155,7 @@ enum ThroughputCommand {
         ("relay_cpu_sec", .opt(r.relayCPUSeconds, 3)),
         ("relay_cpu_sec_per_gb", .opt(r.relayCPUSecondsPerGB, 3)),
         ("relay_cpu_us_per_msg", .opt(r.relayCPUMicrosecondsPerMessage, 3)),
+        ("relay_cpu_us_per_sent_msg", .opt(r.relayCPUMicrosecondsPerSentMessage, 3)),
         ("relay_rss_bytes", r.relayAfter.map { .uint($0.rssBytes) } ?? .null),
       ]
     }

@@ -90,6 +90,17 @@ struct ThroughputResult: Sendable {
     return cpu * 1e6 / Double(received)
   }
 
+  /// Per message written: both sides handle every sent message, including
+  /// the ones the relay drops, so this is the fair cost figure under loss.
+  var relayCPUMicrosecondsPerSentMessage: Double? {
+    guard let cpu = relayCPUSeconds, sent > 0 else { return nil }
+    return cpu * 1e6 / Double(sent)
+  }
+
+  var generatorCPUMicrosecondsPerSentMessage: Double {
+    sent > 0 ? generatorCPUSeconds * 1e6 / Double(sent) : 0
+  }
+
   var generatorCPUMicrosecondsPerMessage: Double {
     received > 0 ? generatorCPUSeconds * 1e6 / Double(received) : 0
   }

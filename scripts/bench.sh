@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The standard benchmark suite (issue 7): loopback ceiling (iperf3), plain TCP
+# with 1 and 2 workers, userspace TLS, a rate ladder, latency idle and under
+# load, connection rate and 10,000 idle peers, all in one run against the
+# release build. Writes bench-results/*.json and regenerates the results
+# section of docs/benchmarks.md. Budget: well under 15 minutes on 2 cores.
+#
+# Knobs (environment): BENCH_DURATION (s per throughput run, default 8),
+# BENCH_IDLE_PEERS (10000), BENCH_CONN_PEERS (2000), BENCH_OUT (bench-results).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-.build/release}
+OUT=${BENCH_OUT:-bench-results}
+DURATION=${BENCH_DURATION:-8}
+WARMUP=2
+IDLE_PEERS=${BENCH_IDLE_PEERS:-10000}
+CONN_PEERS=${BENCH_CONN_PEERS:-2000}
+PORT=${BENCH_PORT:-3340}
+PAIRS=10
+PEERS=20
+SIZE=1400
+SUITE_START=$(date +%s)
+
+HD_BENCH="$BIN/hd-bench"
+RELAY_BIN="$BIN/hyper-derp"
+for b in "$HD_BENCH" "$RELAY_BIN"; do
+  [ -x "$b" ] || { echo "bench: $b missing; run 'swift build -c release' (make bench does)" >&2; exit 1; }
+done
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json
+WORK=$(mktemp -d)
+RELAY_PID=""
+
+cleanup() {
+  stop_relay
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { echo "bench [$(( $(date +%s) - SUITE_START ))s]: $*" >&2; }
+
+skip() {  # name reason
+  printf '{"test":"skipped","reason":"%s"}\n' "$2" > "$OUT/$1.json"
+  log "skipped $1: $2"
+}
+
+# Starts the relay in the background; extra arguments go to hyper-derp.
+# The generator gets the other core when the relay runs one worker.
+start_relay() {
+  local cpus=$1; shift
+  # Another listener on the port would silently share it (SO_REUSEPORT) and
+  # split our peers between two relays: refuse instead.
+  if ss -ltnH "sport = :$PORT" | grep -q .; then
+    log "port $PORT is already in use; set BENCH_PORT"; return 1
+  fi
+  taskset -c "$cpus" "$RELAY_BIN" --port "$PORT" --bind 127.0.0.1 --log-level warn "$@" \
+    >"$WORK/relay.log" 2>&1 &
+  RELAY_PID=$!
+  for _ in $(seq 1 100); do
+    if ! kill -0 "$RELAY_PID" 2>/dev/null; then
+      log "relay exited at start: $(tail -3 "$WORK/relay.log")"; RELAY_PID=""; return 1
+    fi
+    if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "relay did not listen on $PORT"; return 1
+}
+
+stop_relay() {
+  if [ -n "$RELAY_PID" ]; then
+    kill -TERM "$RELAY_PID" 2>/dev/null || true
+    wait "$RELAY_PID" 2>/dev/null || true
+    RELAY_PID=""
+  fi
+}
+
+# throughput NAME LABEL TASKSET_CPUS [hd-bench args...]
+throughput() {
+  local name=$1 label=$2 cpus=$3; shift 3
+  log "throughput $name"
+  taskset -c "$cpus" "$HD_BENCH" throughput --port "$PORT" --peers $PEERS --pairs $PAIRS --msg-size $SIZE \
+    --duration "$DURATION" --warmup $WARMUP --relay-pid "$RELAY_PID" --label "$label" \
+    --output "$OUT/$name.json" "$@" || skip "$name" "hd-bench throughput failed"
+}
+
+goodput_of() {  # file -> integer Mbit/s
+  sed -n 's/.*"goodput_mbps": \([0-9.]*\).*/\1/p' "$1" | head -1 | cut -d. -f1
+}
+
+# --- 1. Loopback ceiling -----------------------------------------------------
+if command -v iperf3 >/dev/null; then
+  log "iperf3 loopback ceiling"
+  iperf3 -s -1 -p 5299 >/dev/null 2>&1 &
+  IPERF_PID=$!
+  sleep 0.5
+  if iperf3 -c 127.0.0.1 -p 5299 -t 5 -J > "$WORK/iperf3.json" 2>/dev/null; then
+    BPS=$(grep -A8 '"sum_received"' "$WORK/iperf3.json" | sed -n 's/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' | head -1)
+    GBPS=$(awk -v b="$BPS" 'BEGIN { printf "%.1f", b / 1e9 }')
+    printf '{"test":"iperf3","streams":1,"seconds":5,"bits_per_second":%s,"gbps":%s}\n' "$BPS" "$GBPS" > "$OUT/iperf3.json"
+  else
+    skip iperf3 "iperf3 client failed"
+  fi
+  wait "$IPERF_PID" 2>/dev/null || true
+else
+  skip iperf3 "iperf3 not installed"
+fi
+
+# --- 2. Plain TCP, 1 worker: unpaced + rate ladder, latency, connection rate ---
+if start_relay 0 --workers 1; then
+  throughput tcp-1w-unpaced "hyper-derp 1w" 1 --rate-mbps 0
+  for rate in 500 1000 2000 3000 5000; do
+    throughput "tcp-1w-rate$(printf %05d $rate)" "hyper-derp 1w" 1 --rate-mbps $rate
+  done
+  CEILING=$(goodput_of "$OUT/tcp-1w-unpaced.json" || echo 0)
+  log "latency idle"
+  taskset -c 1 "$HD_BENCH" latency --port "$PORT" --count 5000 --warmup 500 --label "hyper-derp 1w" \
+    --output "$OUT/latency-1w-idle.json" || skip latency-1w-idle "hd-bench latency failed"
+  for pct in 50 90; do
+    LOAD=$(( ${CEILING:-0} * pct / 100 ))
+    if [ "$LOAD" -gt 0 ]; then
+      log "latency under ${pct}% of ${CEILING} Mbit/s"
+      taskset -c 1 "$HD_BENCH" latency --port "$PORT" --count 5000 --warmup 500 --load-mbps "$LOAD" --load-pairs $PAIRS \
+        --relay-pid "$RELAY_PID" --label "hyper-derp 1w, ${pct}% load" \
+        --output "$OUT/latency-1w-load$(printf %03d $pct).json" || skip "latency-1w-load$pct" "hd-bench latency failed"
+    fi
+  done
+  log "connection rate: $CONN_PEERS concurrent handshakes"
+  taskset -c 1 "$HD_BENCH" connrate --port "$PORT" --count "$CONN_PEERS" --relay-pid "$RELAY_PID" \
+    --label "hyper-derp 1w" --output "$OUT/connrate-1w.json" || skip connrate-1w "hd-bench connrate failed"
+  stop_relay
+else
+  skip tcp-1w "relay did not start"
+fi
+
+# --- 3. Plain TCP, 2 workers (relay and generator share both cores) ----------
+if start_relay 0,1 --workers 2; then
+  throughput tcp-2w-unpaced "hyper-derp 2w" 0,1 --rate-mbps 0
+  throughput tcp-2w-rate02000 "hyper-derp 2w" 0,1 --rate-mbps 2000
+  log "idle scale: $IDLE_PEERS peers"
+  "$HD_BENCH" idle --port "$PORT" --peers "$IDLE_PEERS" --hold 5 --relay-pid "$RELAY_PID" \
+    --label "hyper-derp 2w" --output "$OUT/idle-2w.json" || skip idle-2w "hd-bench idle failed"
+  stop_relay
+else
+  skip tcp-2w "relay did not start"
+fi
+
+# --- 4. Userspace TLS (no kernel TLS on this host), 1 worker -----------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
+if start_relay 0 --workers 1 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"; then
+  throughput tls-1w-unpaced "hyper-derp 1w TLS" 1 --rate-mbps 0 --tls
+  throughput tls-1w-rate00500 "hyper-derp 1w TLS" 1 --rate-mbps 500 --tls
+  stop_relay
+else
+  skip tls-1w "relay did not start with TLS"
+fi
+
+SUITE_SECONDS=$(( $(date +%s) - SUITE_START ))
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+printf '{"test":"suite","timestamp":"%s","commit":"%s","host":"%s, %s CPUs, kernel %s","suite_seconds":%s}\n' \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$COMMIT" "$(uname -m)" "$(nproc)" "$(uname -r)" "$SUITE_SECONDS" > "$OUT/suite.json"
+"$HD_BENCH" report --results "$OUT" --doc docs/benchmarks.md
+log "done in ${SUITE_SECONDS}s; results in $OUT/, table in docs/benchmarks.md"
