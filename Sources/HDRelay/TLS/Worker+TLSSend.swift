@@ -41,8 +41,7 @@ extension Worker {
         memory.freeFrame(frame)
       }
     }
-    memory.freeSmallBlock(block)
-    conn.pointee.sendQueue = nil
+    releaseIdleSendQueue(slot, conn)
   }
 
   /// Submits the session's pending ciphertext (or what fits in one staging
