@@ -32,6 +32,11 @@ final class HTTPRequestParserTests: XCTestCase {
     XCTAssertEqual(parsed, HTTPRequestHead(method: "GET", path: "/metrics", minorVersion: 1, keepAlive: true, hasBody: false))
   }
 
+  func testAbsoluteFormTargetsUseTheirPath() throws {
+    XCTAssertEqual(try head("GET http://relay:9100/metrics?a=1 HTTP/1.1\r\nHost: relay\r\n\r\n").path, "/metrics")
+    XCTAssertEqual(try head("GET https://relay HTTP/1.1\r\nHost: relay\r\n\r\n").path, "/")
+  }
+
   func testConnectionHeaderAndVersionDecideKeepAlive() throws {
     XCTAssertFalse(try head("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").keepAlive)
     XCTAssertFalse(try head("GET / HTTP/1.0\r\n\r\n").keepAlive)
@@ -67,7 +72,8 @@ final class HTTPRequestParserTests: XCTestCase {
     assertRejected("GET /metrics\r\n\r\n", .badRequest)
     assertRejected("GET  /metrics HTTP/1.1\r\nHost: a\r\n\r\n", .badRequest)
     assertRejected("GET metrics HTTP/1.1\r\nHost: a\r\n\r\n", .badRequest)
-    assertRejected("GET http://x/metrics HTTP/1.1\r\nHost: a\r\n\r\n", .badRequest)
+    assertRejected("GET ftp://x/metrics HTTP/1.1\r\nHost: a\r\n\r\n", .badRequest)
+    assertRejected("GET /met\u{7F}rics HTTP/1.1\r\nHost: a\r\n\r\n", .badRequest)
     assertRejected("G(T / HTTP/1.1\r\nHost: a\r\n\r\n", .badRequest)
     assertRejected("GET / HTTP/1.1\r\n\r\n", .badRequest)  // No Host.
     assertRejected("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", .badRequest)

@@ -234,6 +234,22 @@ final class MetricsServerTests: XCTestCase {
     }
   }
 
+  func testClientsThatResetMidResponseDoNotHurtTheServer() throws {
+    let (_, port) = try startServer()
+    for _ in 0..<30 {
+      let client = try RawHTTPClient(port: port)
+      client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+      // Close with RST at once, so the server's write hits a dead socket (EPIPE/ECONNRESET).
+      var linger = linger(l_onoff: 1, l_linger: 0)
+      setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+    }
+    // Half a request, then gone.
+    let half = try RawHTTPClient(port: port)
+    half.send("GET /metr")
+    XCTAssertEqual(try httpGet(port: port, path: "/metrics").status, 200)
+    XCTAssertEqual(try httpGet(port: port, path: "/health").status, 503)
+  }
+
   func testStopClosesTheListenerAndCanBeRepeated() throws {
     let (server, port) = try startServer()
     XCTAssertEqual(try httpGet(port: port, path: "/metrics").status, 200)

@@ -102,11 +102,8 @@ struct HTTPRequestParser {
     guard parts.count == 3 else { throw .malformed("request line must be 'METHOD target HTTP/x.y'") }
     let method = parts[0]
     guard !method.isEmpty, method.allSatisfy(isTokenByte) else { throw .malformed("invalid method") }
-    let target = parts[1]
-    // Origin form only: the metrics server is nobody's proxy.
-    guard target.first == slash, target.allSatisfy({ $0 > space && $0 < 0x7F }) else {
-      throw .malformed("request target must be an absolute path")
-    }
+    guard parts[1].allSatisfy({ $0 > space && $0 < 0x7F }) else { throw .malformed("invalid request target") }
+    let target = try originForm(parts[1])
     let version = Array(parts[2])
     let prefix = Array("HTTP/".utf8)
     guard version.count == 8, Array(version[0..<5]) == prefix, isDigit(version[5]), version[6] == dot,
@@ -118,6 +115,20 @@ struct HTTPRequestParser {
       method: String(decoding: method, as: UTF8.self),
       path: String(decoding: target[target.startIndex..<pathEnd], as: UTF8.self),
       minorVersion: Int(version[7] - UInt8(ascii: "0")))
+  }
+
+  /// The path (and query) of the target. Servers must accept the absolute form
+  /// `http://host/path` too (RFC 9112 §3.2.2); its authority is ignored.
+  private func originForm(_ target: ArraySlice<UInt8>) throws(HTTPRequestError) -> ArraySlice<UInt8> {
+    if target.first == slash { return target }
+    for scheme in ["http://", "https://"] {
+      let prefix = Array(scheme.utf8)
+      guard target.count > prefix.count, target.prefix(prefix.count).elementsEqual(prefix) else { continue }
+      let afterScheme = target.dropFirst(prefix.count)
+      guard let pathStart = afterScheme.firstIndex(of: slash) else { return [slash][...] }
+      return target[pathStart...]
+    }
+    throw .malformed("request target must be an absolute path or an http(s) URL")
   }
 
   /// One `name: value` field; the name lowercased, the value trimmed.
