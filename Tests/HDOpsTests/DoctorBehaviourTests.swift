@@ -19,6 +19,7 @@ final class CountingProbes: HostProbes, @unchecked Sendable {
   func openFilesLimit() -> ResourceLimit { base.openFilesLimit() }
   func lockedMemoryLimit() -> ResourceLimit { base.lockedMemoryLimit() }
   func effectiveUserID() -> UInt32 { base.effectiveUserID() }
+  func bindLoopback(port: Int) -> ProbeOutcome { base.bindLoopback(port: port) }
   func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult {
     lock.withLock { healthRequests += 1 }
     return base.httpGet(host: host, port: port, path: path, timeoutMilliseconds: timeoutMilliseconds)

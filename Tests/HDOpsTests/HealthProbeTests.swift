@@ -84,6 +84,13 @@ final class HealthProbeTests: XCTestCase {
     }
   }
 
+  func testBindProbeSeesAPortInUse() throws {
+    let server = try OneShotServer(response: nil)
+    XCTAssertEqual(LiveHostProbes().bindLoopback(port: server.port), .failed(errno: EADDRINUSE))
+    XCTAssertEqual(LiveHostProbes().bindLoopback(port: 0), .ok)
+    if geteuid() == 0 { XCTAssertNotEqual(LiveHostProbes().bindLoopback(port: 443), .failed(errno: EACCES)) }
+  }
+
   func testParseRejectsNonHTTP() {
     XCTAssertEqual(HTTPGet.parse(Array("SSH-2.0-OpenSSH\r\n".utf8)), .unreachable(reason: "not an HTTP response"))
     XCTAssertEqual(HTTPGet.parse(Array("HTTP/1.0 204 No Content\n\n".utf8)), .answered(status: 204, body: ""))

@@ -1,5 +1,6 @@
 // Process limits and port privileges.
 import HDConfig
+@preconcurrency import Glibc
 
 extension DoctorChecks {
   /// Below this many descriptors a relay runs out of sockets early.
@@ -51,12 +52,24 @@ extension DoctorChecks {
       return .ok("\(names): not below ip_unprivileged_port_start (\(start)), no privilege needed")
     }
     let low = privileged.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-    if context.processStatus.hasCapability(ProcessStatus.capNetBindService) {
-      return .ok(
-        "\(low) below \(start) needs CAP_NET_BIND_SERVICE: this process has it (the unit grants it with AmbientCapabilities=)")
+    let capability = context.processStatus.hasCapability(ProcessStatus.capNetBindService)
+    let fix =
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE in the unit (etc/hyper-derp.service), or: sysctl -w net.ipv4.ip_unprivileged_port_start=\(privileged.map(\.1).min()!)"
+    // The bind probe is the truth; the capability bit explains it.
+    for (name, port) in privileged {
+      switch context.probes.bindLoopback(port: port) {
+      case .ok, .failed(errno: EADDRINUSE):
+        continue
+      case .failed(let code):
+        return .error(
+          "\(name) \(port) below ip_unprivileged_port_start (\(start)): bind fails with \(errnoName(code))\(capability ? "" : ", no CAP_NET_BIND_SERVICE")",
+          fix: fix)
+      }
     }
-    return .error(
-      "\(low) below ip_unprivileged_port_start (\(start)) and no CAP_NET_BIND_SERVICE",
-      fix: "AmbientCapabilities=CAP_NET_BIND_SERVICE in the unit (etc/hyper-derp.service), or: sysctl -w net.ipv4.ip_unprivileged_port_start=\(privileged.map(\.1).min()!)")
+    if capability {
+      return .ok(
+        "\(low) below \(start) needs CAP_NET_BIND_SERVICE: this process has it and can bind (the unit grants it with AmbientCapabilities=)")
+    }
+    return .ok("\(low) below \(start): this process can bind it")
   }
 }

@@ -3,11 +3,12 @@
 //
 // {
 //   "io_uring_setup": "ok", "io_uring_sqpoll": "EPERM", "tcp_ulp_tls": "ENOENT",
-//   "affinity": "0-1", "euid": 0,
+//   "affinity": "0-1", "euid": 0, "bind_loopback": "ok",
 //   "nofile": {"soft": 1024, "hard": 524288}, "memlock": {"soft": null, "hard": null},
 //   "health": {"status": 200, "body": "{\"status\":\"ok\"}"}   or   {"error": "ECONNREFUSED"}
 // }
-// null limits mean unlimited; a missing "health" means nothing listens.
+// null limits mean unlimited; a missing "health" means nothing listens;
+// "bind_loopback" (default "ok") answers every port.
 import FoundationEssentials
 
 public struct FixtureProbeError: Error, CustomStringConvertible {
@@ -22,6 +23,7 @@ public struct FixtureHostProbes: HostProbes {
   public var openFiles: ResourceLimit
   public var lockedMemory: ResourceLimit
   public var euid: UInt32
+  public var bindOutcome: ProbeOutcome
   public var health: HealthProbeResult
 
   /// Reads `probes.json` at the top of a fixture root.
@@ -45,6 +47,7 @@ public struct FixtureHostProbes: HostProbes {
     openFiles = ResourceLimit(soft: file.nofile.soft, hard: file.nofile.hard)
     lockedMemory = ResourceLimit(soft: file.memlock.soft, hard: file.memlock.hard)
     euid = file.euid
+    bindOutcome = try Self.outcome(file.bind_loopback ?? "ok", "bind_loopback")
     if let recorded = file.health {
       if let status = recorded.status {
         health = .answered(status: status, body: recorded.body ?? "")
@@ -71,6 +74,7 @@ public struct FixtureHostProbes: HostProbes {
   public func openFilesLimit() -> ResourceLimit { openFiles }
   public func lockedMemoryLimit() -> ResourceLimit { lockedMemory }
   public func effectiveUserID() -> UInt32 { euid }
+  public func bindLoopback(port: Int) -> ProbeOutcome { bindOutcome }
   public func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult {
     health
   }
@@ -93,6 +97,7 @@ public struct FixtureHostProbes: HostProbes {
     var nofile: Limit
     var memlock: Limit
     var euid: UInt32
+    var bind_loopback: String?
     var health: Health?
   }
 }

@@ -40,6 +40,9 @@ public protocol HostProbes: Sendable {
   func openFilesLimit() -> ResourceLimit
   func lockedMemoryLimit() -> ResourceLimit
   func effectiveUserID() -> UInt32
+  /// bind() a TCP socket to 127.0.0.1:port and close it: EACCES means this
+  /// process may not use a port below ip_unprivileged_port_start.
+  func bindLoopback(port: Int) -> ProbeOutcome
   /// GET http://host:port/path with a bounded wait.
   func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult
 }

@@ -76,6 +76,20 @@ public struct LiveHostProbes: HostProbes {
 
   public func effectiveUserID() -> UInt32 { geteuid() }
 
+  public func bindLoopback(port: Int) -> ProbeOutcome {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return .failed(errno: errno) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(clamping: port).bigEndian
+    let result = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    return result == 0 ? .ok : .failed(errno: errno)
+  }
+
   public func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult {
     HTTPGet.fetch(host: host, port: port, path: path, timeoutMilliseconds: timeoutMilliseconds)
   }

@@ -141,6 +141,7 @@ h.cgroup_v2("/", {"/": {"cpuset.cpus.effective": "2-5", "cpu.max": "150000 10000
 h.status(cap_eff="0000000000000000", seccomp=2, filters=1)
 h.config("port: 443\nlog_level: info\n")
 h.probes(io_uring_setup="EPERM", io_uring_sqpoll="EPERM", tcp_ulp_tls="ENOENT", affinity="2-5", euid=1000,
+         bind_loopback="EACCES",
          nofile={"soft": 1048576, "hard": 1048576}, memlock={"soft": 65536, "hard": 65536})
 
 # 4. kTLS in use: module loaded and persisted, counters running, some records
