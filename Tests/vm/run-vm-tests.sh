@@ -21,7 +21,11 @@ bash "$TOOLS/setup.sh" > /tmp/ktls-vm-setup.log 2>&1 || { cat /tmp/ktls-vm-setup
 # Release build of the checker (a no-op when `make test` already built release).
 # SCRATCH_PATH: build elsewhere than .build (parallel work on one tree).
 BUILD=(-c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"})
-(cd "$REPO" && $SWIFT build "${BUILD[@]}" --product hd-tls-check 2>&1 | grep -E "error|warning: |Build" || true)
+if ! (cd "$REPO" && $SWIFT build "${BUILD[@]}" --product hd-tls-check > /tmp/hd-tls-check-build.log 2>&1); then
+  grep -E "error" /tmp/hd-tls-check-build.log | sort -u | head -20 >&2
+  echo "vm tests: FAIL (release build of hd-tls-check)" >&2
+  exit 1
+fi
 BIN=$(cd "$REPO" && $SWIFT build "${BUILD[@]}" --show-bin-path)/hd-tls-check
 [ -x "$BIN" ] || { echo "vm tests: $BIN missing" >&2; exit 1; }
 
