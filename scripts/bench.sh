@@ -137,15 +137,22 @@ fi
 if start_relay 0,1 --workers 2; then
   throughput tcp-2w-unpaced "hyper-derp 2w" 0,1 --rate-mbps 0
   throughput tcp-2w-rate02000 "hyper-derp 2w" 0,1 --rate-mbps 2000
-  log "idle scale: $IDLE_PEERS peers"
-  "$HD_BENCH" idle --port "$PORT" --peers "$IDLE_PEERS" --hold 5 --relay-pid "$RELAY_PID" \
-    --label "hyper-derp 2w" --output "$OUT/idle-2w.json" || skip idle-2w "hd-bench idle failed"
   stop_relay
 else
   skip tcp-2w "relay did not start"
 fi
 
-# --- 4. Userspace TLS (no kernel TLS on this host), 1 worker -----------------
+# --- 4. Idle scale on a fresh relay (so RSS growth is per peer, not left over) -
+if start_relay 0,1 --workers 2; then
+  log "idle scale: $IDLE_PEERS peers"
+  "$HD_BENCH" idle --port "$PORT" --peers "$IDLE_PEERS" --hold 5 --relay-pid "$RELAY_PID" \
+    --label "hyper-derp 2w" --output "$OUT/idle-2w.json" || skip idle-2w "hd-bench idle failed"
+  stop_relay
+else
+  skip idle-2w "relay did not start"
+fi
+
+# --- 5. Userspace TLS (no kernel TLS on this host), 1 worker -----------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
 if start_relay 0 --workers 1 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"; then

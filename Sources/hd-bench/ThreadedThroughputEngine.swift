@@ -141,7 +141,9 @@ final class ThreadedThroughputEngine {
       if let cap { allowed = min(allowed, cap) }
       let (pointer, length) = batch.nextWrite(bytesWritten: written, framesAllowed: allowed)
       if length == 0 {
-        MonoClock.sleep(seconds: 0.0002)
+        // Paced and nothing due: sleep ~1 ms so the allowance gathers several
+        // frames per SSL_write (a wake-up per frame would cost more than the frame).
+        MonoClock.sleep(seconds: 0.001)
         continue
       }
       do throws(DERPClientError) {
