@@ -107,8 +107,20 @@ final class DaemonProcess: @unchecked Sendable {
     let deadline = Date().addingTimeInterval(timeoutSeconds)
     while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     guard !process.isRunning else { return nil }
-    Thread.sleep(forTimeInterval: 0.1)  // let the pipes drain
+    drainPipes()
     return process.terminationStatus
+  }
+
+  /// After exit: stop the async readers and take whatever is still in the pipes.
+  private func drainPipes() {
+    stderrPipe.fileHandleForReading.readabilityHandler = nil
+    stdoutPipe.fileHandleForReading.readabilityHandler = nil
+    let restErr = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+    let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
+    lock.lock()
+    stderrText += String(decoding: restErr, as: UTF8.self)
+    stdoutText += String(decoding: restOut, as: UTF8.self)
+    lock.unlock()
   }
 
   /// Runs to completion (one-shot actions): status, stdout, stderr.

@@ -112,7 +112,7 @@ final class DaemonProcessTests: XCTestCase {
     XCTAssertEqual(info.st_mode & 0o777, 0o600)
     let fileText = try String(contentsOfFile: keyPath, encoding: .utf8)
     let keyPair = DERPKeyPair(privateKey: try XCTUnwrap(DERPPrivateKey(privateKeyText: fileText)))
-    XCTAssertTrue(first.stderr.contains(keyPair.publicKey.nodeKeyText), first.stderr)
+    XCTAssertTrue(first.waitForLog(keyPair.publicKey.nodeKeyText), first.stderr)
     // The relay serves with that key.
     let port = UInt16(try XCTUnwrap(portOf(path)))
     let client = try DERPClient.connect(host: "127.0.0.1", port: port)
@@ -122,8 +122,8 @@ final class DaemonProcessTests: XCTestCase {
     XCTAssertEqual(first.waitForExit(timeoutSeconds: 10), 0)
 
     let second = try startDaemon(["--config", path])
-    XCTAssertTrue(second.stderr.contains("loaded server key"), second.stderr)
-    XCTAssertTrue(second.stderr.contains(keyPair.publicKey.nodeKeyText))
+    XCTAssertTrue(second.waitForLog("loaded server key"), second.stderr)
+    XCTAssertTrue(second.waitForLog(keyPair.publicKey.nodeKeyText))
     XCTAssertEqual(try String(contentsOfFile: keyPath, encoding: .utf8), fileText, "the file is not rewritten")
     second.signal(SIGTERM)
     XCTAssertEqual(second.waitForExit(timeoutSeconds: 10), 0)
@@ -136,7 +136,7 @@ final class DaemonProcessTests: XCTestCase {
     let tree = TestFixtureTree()
     let path = config(tree, port: freeLoopbackPort(), "sockbuf: \(rmem + 1)\n")
     let daemon = try startDaemon(["--config", path])
-    XCTAssertTrue(daemon.stderr.contains("exceeds net.core.rmem_max"), daemon.stderr)
+    XCTAssertTrue(daemon.waitForLog("exceeds net.core.rmem_max"), daemon.stderr)
     daemon.signal(SIGTERM)
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0)
   }
@@ -179,7 +179,7 @@ final class DaemonProcessTests: XCTestCase {
       XCTAssertEqual(status, 0, "signal \(signalNumber) metrics=\(metrics):\n\(daemon.stderr)")
       XCTAssertLessThan(Date().timeIntervalSince(started), 10)
       XCTAssertEqual(notify.receive(timeoutSeconds: 2), "STOPPING=1")
-      XCTAssertTrue(daemon.stderr.contains("stopped"))
+      XCTAssertTrue(daemon.waitForLog("stopped"), daemon.stderr)
       client.close()
     }
   }
@@ -244,7 +244,7 @@ final class DaemonProcessTests: XCTestCase {
     // "Max open files <soft> <hard> files"
     XCTAssertEqual(fields[3], fields[4], String(line))
     XCTAssertNotEqual(fields[3], "256")
-    XCTAssertTrue(daemon.stderr.contains("raised the open-file limit"), daemon.stderr)
+    XCTAssertTrue(daemon.waitForLog("raised the open-file limit"), daemon.stderr)
     daemon.signal(SIGTERM)
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0)
   }

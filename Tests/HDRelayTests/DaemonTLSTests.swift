@@ -41,7 +41,7 @@ final class DaemonTLSTests: XCTestCase {
     let notify = try DatagramReceiver(abstractName: name)
     let daemon = try DaemonProcess(arguments: ["--config", path], environment: ["NOTIFY_SOCKET": "@" + name])
     XCTAssertNotNil(notify.receive(timeoutSeconds: 10), "no READY=1:\n\(daemon.stderr)")
-    XCTAssertTrue(daemon.stderr.contains("TLS on the DERP port"), daemon.stderr)
+    XCTAssertTrue(daemon.waitForLog("TLS on the DERP port"), daemon.stderr)
 
     func exchangeOverTLS() throws {
       let a = try DERPClient.connectTLS(host: "127.0.0.1", port: port)

@@ -122,8 +122,9 @@ final class RelayConfigBehaviourTests: XCTestCase {
     let early = bytesReadAfter(1.0)
     let late = bytesReadAfter(2.5)
     let rate = Double(late - early) / 1.5
-    XCTAssertLessThan(rate, 1.5 * Double(limit), "read \(rate) B/s from a peer limited to \(limit) B/s")
-    XCTAssertGreaterThan(rate, 0.5 * Double(limit), "read \(rate) B/s: far below the limit")
+    let context = "read \(early) B by 1.0 s, \(late) B by 2.5 s (limit \(limit) B/s, \(count * packetBytes) B sent)"
+    XCTAssertLessThan(rate, 1.5 * Double(limit), context)
+    XCTAssertGreaterThan(rate, 0.5 * Double(limit), "far below the limit: " + context)
 
     XCTAssertEqual(done.wait(timeout: .now() + 15), .success)
     XCTAssertNil(report.value.problem)
