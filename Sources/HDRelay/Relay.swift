@@ -89,7 +89,14 @@ public final class Relay: @unchecked Sendable {
     for w in workers.indices { shared.forceWake(w) }
     for w in workers { w.join() }
     closeAll()
-    shared.log(.info, "relay stopped")
+    let s = statsSnapshot()
+    let drops = DropReason.allCases.compactMap { r -> String? in
+      let n = s.dropped(r)
+      return n == 0 ? nil : "\(r.label)=\(n)"
+    }
+    shared.log(.info, "relay stopped: packets received \(s.packetsReceived), sent \(s.packetsSent), "
+      + "dropped [\(drops.joined(separator: " "))], backpressure pauses \(s.backpressurePauses), "
+      + "send calls \(s.sendCalls), pool fallbacks \(s.poolFallbacks), recv ENOBUFS \(s.recvBufferExhaustions)")
   }
 
   /// Changes the log level at runtime (SIGHUP).

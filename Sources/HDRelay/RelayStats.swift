@@ -70,6 +70,9 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   public var unknownFrames: UInt64 = 0
   /// Times a peer's reading was paused by `peer_rate_limit`.
   public var rateLimitPauses: UInt64 = 0
+  /// Times a sender's reading was paused because a destination it sends to
+  /// (or the cross-worker ring towards it) was congested (docs/queueing.md).
+  public var backpressurePauses: UInt64 = 0
 
   // MARK: Data-plane internals
   /// Packets handed to another worker through the cross-worker rings.

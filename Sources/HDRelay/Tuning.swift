@@ -51,13 +51,29 @@ enum Tuning {
   /// are dropped with reason `no_memory`.
   static let fallbackBytesMax = 64 * 1024 * 1024
 
-  // MARK: Send queues (see docs/queueing.md)
-  /// Packets queued per destination and kind (derper: 32 each for disco and other).
+  // MARK: Send queues and backpressure (see docs/queueing.md)
+  /// Soft depth per destination and kind (derper's 32): above it the sender
+  /// that keeps adding is paused (TCP backpressure) instead of losing packets.
   static let queuePacketsMax = 32
+  /// Hard depth of the "other" FIFO: room for what a paused sender had already
+  /// received; beyond it derper's head/tail drops apply.
+  static let otherQueueCapacity = 128
+  /// Disco packets are few and small: derper's 32, drops only.
+  static let discoQueueCapacity = 32
+  /// A congested destination releases its paused senders at this depth.
+  static let queueResumePackets = 8
+  /// A congested destination whose socket took no bytes for this long is
+  /// treated as stalled: its senders are released and packets to it are
+  /// dropped (head, then tail) as in derper, so a receiver that stops reading
+  /// never holds its senders up for longer.
+  static let stallTicks: UInt64 = 3
   /// Control frames (Pong, PeerGone, KeepAlive, handshake replies) queued per connection.
   static let controlFramesMax = 32
   /// iovecs per sendmsg: up to this many frames coalesced into one send.
-  static let sendIovecsMax = 48
+  static let sendIovecsMax = 64
+  /// Send-queue state block (rings + msghdr + iovecs), from its own pool.
+  static let sendQueueBlockBytes = 4096
+  static let sendQueueBlockCount = 16 * 1024
   /// derper's write timeout: a send with no progress this long closes the connection.
   static let writeTimeoutTicks: UInt64 = 20
 

@@ -68,6 +68,8 @@ void hd_buf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br, unsig
 
 /// Multishot recv with buffer selection from group `bgid`.
 void hd_prep_recv_multishot(struct io_uring_sqe *sqe, int fd, int bgid, uint64_t user_data);
+/// One recv into a buffer picked from group `bgid` (the buffer's full size).
+void hd_prep_recv_select(struct io_uring_sqe *sqe, int fd, int bgid, uint64_t user_data);
 /// sendmsg with MSG_NOSIGNAL.
 void hd_prep_sendmsg(struct io_uring_sqe *sqe, int fd, const struct msghdr *msg, uint64_t user_data);
 /// Multishot accept (no peer address: read with getpeername when needed).

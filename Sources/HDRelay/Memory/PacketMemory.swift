@@ -25,9 +25,24 @@ final class PacketMemory {
   /// Heap fallbacks so far (copied into the stats by the worker).
   var fallbacks: UInt64 = 0
 
+  /// Send-queue state blocks (one per connection with something to send).
+  let queues: BlockPool
+
   init() throws(RelayError) {
     small = try BlockPool(blockBytes: Tuning.smallBlockBytes, count: Tuning.smallBlockCount)
     large = try BlockPool(blockBytes: Tuning.largeBlockBytes, count: Tuning.largeBlockCount)
+    queues = try BlockPool(blockBytes: Tuning.sendQueueBlockBytes, count: Tuning.sendQueueBlockCount)
+    precondition(SendQueue.blockBytesNeeded <= Tuning.sendQueueBlockBytes, "send-queue layout exceeds its block")
+  }
+
+  @inline(__always)
+  func allocateQueueBlock() -> UnsafeMutableRawPointer? {
+    queues.allocate(fallbackBudget: &fallbackBudget, fallbacks: &fallbacks)
+  }
+
+  @inline(__always)
+  func freeQueueBlock(_ block: UnsafeMutableRawPointer) {
+    queues.free(block, fallbackBudget: &fallbackBudget)
   }
 
   /// Largest frame a small block holds.
@@ -71,10 +86,11 @@ final class PacketMemory {
     large.free(block, fallbackBudget: &fallbackBudget)
   }
 
-  var bytesInUse: Int { small.bytesInUse + large.bytesInUse }
+  var bytesInUse: Int { small.bytesInUse + large.bytesInUse + queues.bytesInUse }
 
   func trimIfIdle() {
     small.trimIfIdle()
     large.trimIfIdle()
+    queues.trimIfIdle()
   }
 }

@@ -36,6 +36,10 @@ struct ConnectionFlags: OptionSet {
   static let fastStart = ConnectionFlags(rawValue: 1 << 8)
   /// The peer closed its sending side (recv returned 0).
   static let peerEOF = ConnectionFlags(rawValue: 1 << 9)
+  /// Reading paused because a destination it sends to is congested.
+  static let backpressured = ConnectionFlags(rawValue: 1 << 10)
+  /// Its "other" queue went over the soft depth (since `congestedTick`).
+  static let congested = ConnectionFlags(rawValue: 1 << 11)
 }
 
 /// Where a connection's partial-frame bytes live.
@@ -72,6 +76,12 @@ struct Connection {
   var dirtyNext: Int32 = -1
   /// Tick of the last send progress (for the write timeout).
   var sendProgressTick: UInt64 = 0
+  /// When the queue last went over the soft depth (backpressure, stall detection).
+  var congestedTick: UInt64 = 0
+  /// While backpressured: the local slot it waits on, or -1 - worker for a
+  /// full cross-worker ring.
+  var waitingOn: Int32 = 0
+  var backpressureTick: UInt64 = 0
 
   // MARK: Timers
   var acceptTick: UInt64 = 0

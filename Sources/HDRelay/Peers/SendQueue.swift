@@ -15,17 +15,34 @@ enum SendClass: Int {
 ///   0: header (ring heads/counts, in-flight bookkeeping)
 ///  64: msghdr
 /// 128: iovecs [sendIovecsMax]
-/// 896: control ring [32] of block pointers, 1152: disco ring, 1408: other ring
-/// 1664: class of each in-flight iovec [sendIovecsMax]
+/// then the control, disco and other rings of block pointers, then the class
+/// of each in-flight iovec [sendIovecsMax].
 struct SendQueue {
   let base: UnsafeMutableRawPointer
 
-  static let ringCapacity = 32
   static let msghdrOffset = 64
   static let iovecOffset = 128
   static let ringOffset = iovecOffset + Tuning.sendIovecsMax * 16
-  static let classMapOffset = ringOffset + 3 * ringCapacity * 8
+  /// Ring capacities (powers of two) by class.
+  static let capacities = (Tuning.controlFramesMax, Tuning.discoQueueCapacity, Tuning.otherQueueCapacity)
+  static let classMapOffset = ringOffset + (capacities.0 + capacities.1 + capacities.2) * 8
   static let blockBytesNeeded = classMapOffset + Tuning.sendIovecsMax
+
+  @inline(__always) static func capacity(_ c: SendClass) -> Int {
+    switch c {
+    case .control: return capacities.0
+    case .disco: return capacities.1
+    case .other: return capacities.2
+    }
+  }
+
+  @inline(__always) static func ringStart(_ c: SendClass) -> Int {
+    switch c {
+    case .control: return ringOffset
+    case .disco: return ringOffset + capacities.0 * 8
+    case .other: return ringOffset + (capacities.0 + capacities.1) * 8
+    }
+  }
 
   init(_ base: UnsafeMutableRawPointer) { self.base = base }
 
@@ -58,10 +75,10 @@ struct SendQueue {
   @inline(__always) var iovecsInFlight: Int { Int(base.load(fromByteOffset: 10, as: UInt8.self)) }
 
   @inline(__always) private func ring(_ c: SendClass) -> UnsafeMutablePointer<UnsafeMutableRawPointer> {
-    (base + SendQueue.ringOffset + c.rawValue * SendQueue.ringCapacity * 8).assumingMemoryBound(to: UnsafeMutableRawPointer.self)
+    (base + SendQueue.ringStart(c)).assumingMemoryBound(to: UnsafeMutableRawPointer.self)
   }
   @inline(__always) private func at(_ c: SendClass, _ i: Int) -> UnsafeMutableRawPointer {
-    ring(c)[(head(c) + i) & (SendQueue.ringCapacity - 1)]
+    ring(c)[(head(c) + i) & (SendQueue.capacity(c) - 1)]
   }
 
   var msghdrPointer: UnsafeMutablePointer<msghdr> { (base + SendQueue.msghdrOffset).assumingMemoryBound(to: msghdr.self) }
@@ -75,7 +92,8 @@ struct SendQueue {
   /// every queued frame is in flight — refuses the new one (caller counts
   /// `queue_tail` and frees it). `capacity` bounds this class's FIFO.
   @inline(__always)
-  func push(_ block: UnsafeMutableRawPointer, _ c: SendClass, capacity: Int, dropped: inout UnsafeMutableRawPointer?) -> Bool {
+  func push(_ block: UnsafeMutableRawPointer, _ c: SendClass, capacity requested: Int, dropped: inout UnsafeMutableRawPointer?) -> Bool {
+    let capacity = min(requested, SendQueue.capacity(c))
     var n = count(c)
     if n >= capacity {
       // Frames being written (or partly written) cannot be dropped.
@@ -85,12 +103,12 @@ struct SendQueue {
       dropped = at(c, busy)
       var i = busy
       while i < n - 1 {
-        ring(c)[(head(c) + i) & (SendQueue.ringCapacity - 1)] = at(c, i + 1)
+        ring(c)[(head(c) + i) & (SendQueue.capacity(c) - 1)] = at(c, i + 1)
         i += 1
       }
       n -= 1
     }
-    ring(c)[(head(c) + n) & (SendQueue.ringCapacity - 1)] = block
+    ring(c)[(head(c) + n) & (SendQueue.capacity(c) - 1)] = block
     setCount(c, n + 1)
     return true
   }
@@ -147,7 +165,7 @@ struct SendQueue {
       if left >= remaining {
         left -= remaining
         if partialClass == c { setPartial(nil, offset: 0) }
-        setHead(c, (head(c) + 1) & (SendQueue.ringCapacity - 1))
+        setHead(c, (head(c) + 1) & (SendQueue.capacity(c) - 1))
         setCount(c, count(c) - 1)
         release(block, c)
       } else {
@@ -166,7 +184,7 @@ struct SendQueue {
       let c = SendClass(rawValue: r)!
       while count(c) > 0 {
         let block = at(c, 0)
-        setHead(c, (head(c) + 1) & (SendQueue.ringCapacity - 1))
+        setHead(c, (head(c) + 1) & (SendQueue.capacity(c) - 1))
         setCount(c, count(c) - 1)
         release(block, c)
       }

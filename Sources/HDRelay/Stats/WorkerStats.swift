@@ -13,7 +13,7 @@ enum Counter: Int, CaseIterable {
   case currentDupClientKeys, currentDupClientConns, totalDupClientConns
   case writeTimeouts, protocolErrors
   case gotPing, sentPong, peerGoneDisconnectedFrames, peerGoneNotHereFrames, keepAlivesSent
-  case unknownFrames, rateLimitPauses
+  case unknownFrames, rateLimitPauses, backpressurePauses
   case xferPackets, xferRingFull, poolFallbacks, recvBufferExhaustions, sendCalls, controlFramesDropped
   /// Gauges for /debug/workers only.
   case currentPeers, poolBytesInUse
@@ -95,6 +95,7 @@ final class WorkerStats: @unchecked Sendable {
     s.keepAlivesSent &+= load(.keepAlivesSent)
     s.unknownFrames &+= load(.unknownFrames)
     s.rateLimitPauses &+= load(.rateLimitPauses)
+    s.backpressurePauses &+= load(.backpressurePauses)
     s.xferPackets &+= load(.xferPackets)
     s.xferRingFull &+= load(.xferRingFull)
     s.poolFallbacks &+= load(.poolFallbacks)

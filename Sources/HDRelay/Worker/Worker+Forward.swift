@@ -16,11 +16,13 @@ extension Worker {
       return
     }
     recordSentTo(conn, location)
+    currentSender = slot
     if location.worker == index {
       deliverLocal(location, source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
     } else {
       pushPacket(to: location, source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
     }
+    currentSender = -1
   }
 
   /// Builds the RecvPacket frame and queues it on a connection of this worker.

@@ -64,8 +64,8 @@ extension Worker {
   }
 
   /// `peer_rate_limit`: charge the frame; when over budget, stop reading
-  /// (the multishot recv is cancelled) until the bucket refills. Frames already
-  /// received are still handled whole.
+  /// (the receive is not re-armed) until the bucket refills. Frames already
+  /// received are still handled whole: a frame is never cut.
   @inline(__always)
   private func chargeRateLimit(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, bytes: Int) {
     guard rateBytesPerSecond > 0 else { return }
@@ -79,9 +79,7 @@ extension Worker {
       conn.pointee.flags.insert(.paused)
       stats.add(.rateLimitPauses)
       pausedSlots.append(slot)
-      if conn.pointee.flags.contains(.recvArmed) {
-        cancelRecv(slot, conn)
-      }
+      // The receive in flight completes and is handled, then not re-armed.
     }
   }
 }

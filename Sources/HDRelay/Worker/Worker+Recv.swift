@@ -1,6 +1,10 @@
-// Receiving: one multishot recv per connection with buffers from the worker's
-// provided-buffer ring. Every received byte goes through `receiveBytes`, the
-// transport seam, and the provided buffer is returned right after.
+// Receiving: one recv at a time per connection, into a buffer the kernel
+// picks from the worker's provided-buffer ring, re-armed after its bytes are
+// handled. One buffer per receive (not multishot) is deliberate: it bounds what
+// a sender can push in before backpressure or the rate limit stops reading it
+// (a multishot recv drained whole socket buffers into one batch, overflowing
+// the destination queues). Every received byte goes through `receiveBytes`,
+// the transport seam, and the provided buffer is returned right after.
 @preconcurrency import Glibc
 import CURing
 
@@ -8,7 +12,7 @@ extension Worker {
   func armRecv(_ slot: Int32) {
     let conn = conns[slot]
     guard !conn.pointee.flags.contains(.recvArmed), conn.pointee.state != .closing, stopPhase == 0 else { return }
-    hd_prep_recv_multishot(ring.sqe(), conn.pointee.fd, buffers.groupID,
+    hd_prep_recv_select(ring.sqe(), conn.pointee.fd, buffers.groupID,
                            UserData(.recv, slot: slot, generation: conn.pointee.generation).raw)
     conn.pointee.flags.insert(.recvArmed)
     conn.pointee.pendingOps += 1
@@ -61,10 +65,9 @@ extension Worker {
       trySwitchToKernel(slot, conn)
       return
     }
-    // The multishot ended (cancelled for the rate limit, or ended by the
-    // kernel): keep reading unless paused, stopping or answering HTTP.
-    if !c.hasMore && !conn.pointee.flags.contains(.paused) && !conn.pointee.flags.contains(.closeAfterFlush)
-      && stopPhase == 0
+    // This receive is done: read on unless paused (rate limit, backpressure),
+    // stopping or answering HTTP.
+    if !c.hasMore && conn.pointee.flags.isDisjoint(with: [.paused, .backpressured, .closeAfterFlush]) && stopPhase == 0
     {
       armRecv(slot)
     }
@@ -77,7 +80,9 @@ extension Worker {
       let conn = conns[slot]
       guard conn.pointee.flags.contains(.recvStarved) else { continue }
       conn.pointee.flags.remove(.recvStarved)
-      if conn.pointee.state != .closing && conn.pointee.state != .free && !conn.pointee.flags.contains(.paused) {
+      if conn.pointee.state != .closing && conn.pointee.state != .free
+        && conn.pointee.flags.isDisjoint(with: [.paused, .backpressured])
+      {
         armRecv(slot)
       }
     }

@@ -19,7 +19,7 @@ extension Worker {
   @inline(__always)
   private func sendQueue(_ conn: UnsafeMutablePointer<Connection>) -> SendQueue? {
     if let q = conn.pointee.sendQueue { return SendQueue(q) }
-    guard let block = memory.allocateSmallBlock() else { return nil }
+    guard let block = memory.allocateQueueBlock() else { return nil }
     SendQueue.initialize(block)
     conn.pointee.sendQueue = block
     return SendQueue(block)
@@ -45,7 +45,20 @@ extension Worker {
     }
     var dropped: UnsafeMutableRawPointer? = nil
     let sendClass: SendClass = kind == .disco ? .disco : .other
-    if !q.push(block, sendClass, capacity: Tuning.queuePacketsMax, dropped: &dropped) {
+    var capacity = Tuning.queuePacketsMax
+    if sendClass == .other && q.count(.other) >= Tuning.queuePacketsMax {
+      // Over the soft depth: push back on the sender unless the destination
+      // looks stalled (docs/queueing.md).
+      if !conn.pointee.flags.contains(.congested) {
+        conn.pointee.flags.insert(.congested)
+        conn.pointee.congestedTick = tick
+      }
+      if !isStalled(conn) {
+        capacity = Tuning.otherQueueCapacity
+        if currentSender >= 0 { backpressure(currentSender, waitingOn: slot) }
+      }
+    }
+    if !q.push(block, sendClass, capacity: capacity, dropped: &dropped) {
       memory.freeFrame(block)
       stats.drop(.queueTail, kind, packetBytes: packetBytes)
       return
@@ -187,6 +200,9 @@ extension Worker {
       if conn.pointee.state != .closing { beginClose(slot, reason: .writeError) }
     }
     if conn.pointee.state == .closing { return finishCloseIfIdle(slot) }
+    if conn.pointee.flags.contains(.congested) && q.count(.other) <= Tuning.queueResumePackets {
+      conn.pointee.flags.remove(.congested)
+    }
     if q.isEmpty {
       releaseIdleSendQueue(slot, conn)
       if conn.pointee.flags.contains(.closeAfterFlush) { beginClose(slot, reason: .httpDone) }
@@ -198,7 +214,7 @@ extension Worker {
   /// An idle connection gives its send-queue block back (idle peers hold no buffers).
   func releaseIdleSendQueue(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     guard let block = conn.pointee.sendQueue, !conn.pointee.flags.contains(.sendInFlight) else { return }
-    memory.freeSmallBlock(block)
+    memory.freeQueueBlock(block)
     conn.pointee.sendQueue = nil
   }
 
@@ -212,7 +228,7 @@ extension Worker {
       }
       memory.freeFrame(frame)
     }
-    memory.freeSmallBlock(block)
+    memory.freeQueueBlock(block)
     conn.pointee.sendQueue = nil
   }
 }

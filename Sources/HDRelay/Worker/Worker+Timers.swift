@@ -66,7 +66,7 @@ extension Worker {
       conn.pointee.rateTokens = min(rateBurstBytes, conn.pointee.rateTokens + elapsedTicks * rateBytesPerSecond / 10)
       if conn.pointee.rateTokens >= 0 {
         conn.pointee.flags.remove(.paused)
-        armRecv(slot)
+        if !conn.pointee.flags.contains(.backpressured) { armRecv(slot) }
       } else {
         still.append(slot)
       }

@@ -27,6 +27,9 @@ extension Worker {
     ring.commit()
     stats.add(.xferPackets)
     touchedWorkers |= 1 << UInt64(dst & 63)
+    if currentSender >= 0 && ring.usedBytes > ring.capacity / 2 {
+      backpressure(currentSender, waitingOn: -1 - Int32(dst))
+    }
   }
 
   /// Sends a control record to every other worker.
@@ -79,29 +82,39 @@ extension Worker {
     touchedWorkers = 0
   }
 
+  /// Records are waiting in an inbound ring that is not held back by a congested destination.
   func inboundXferHasData() -> Bool {
-    for src in 0..<shared.workerCount where src != index {
+    for src in 0..<shared.workerCount where src != index && blockedRings & (1 << UInt64(src)) == 0 {
       if shared.xfer[src][index]!.hasData { return true }
     }
     return false
   }
 
-  /// Handles every record waiting in the inbound rings.
+  /// Handles every record waiting in the inbound rings. A packet for a
+  /// congested (not stalled) destination stops its ring until the destination
+  /// drains: the producer then sees its ring fill and pauses its senders.
   @inline(__always)
   func drainXfer() {
     guard shared.workerCount > 1 else { return }
+    blockedRings = 0
     for src in 0..<shared.workerCount where src != index {
       let ring = shared.xfer[src][index]!
-      while ring.consume(max: 256, { type, body, _ in handleXfer(type, body) }) == 256 {}
+      while true {
+        let n = ring.consume(max: 256) { type, body, _ in handleXfer(type, body) }
+        if n < 0 { blockedRings |= 1 << UInt64(src) }
+        if n != 256 { break }
+      }
     }
   }
 
+  /// Handles one record; false = leave it (destination congested).
   @inline(__always)
-  private func handleXfer(_ type: UInt8, _ body: UnsafeMutableRawPointer) {
+  private func handleXfer(_ type: UInt8, _ body: UnsafeMutableRawPointer) -> Bool {
     let location = PeerLocation(raw: body.load(fromByteOffset: type == XferType.packet.rawValue ? 0 : 32, as: UInt64.self))
     switch XferType(rawValue: type) {
     case .packet?:
       let kind: PacketKind = body.load(fromByteOffset: 8, as: UInt8.self) == PacketKind.disco.rawValue ? .disco : .other
+      if kind == .other && isCongested(location) { return false }
       let frame = body + 16
       let frameBytes = 5 + Int(UInt32(bigEndian: frame.loadUnaligned(fromByteOffset: 1, as: UInt32.self)))
       deliverFrame(location, frame: frame, frameBytes: frameBytes, kind: kind)
@@ -116,18 +129,20 @@ extension Worker {
     case .peerGone?:
       guard let conn = conns.resolve(slot: location.slot, generation: location.generation),
         conn.pointee.state == .registered
-      else { return }
+      else { return true }
       let reason = PeerGoneReason(rawValue: body.load(fromByteOffset: 40, as: UInt8.self)) ?? .disconnected
       if queuePeerGone(location.slot, conn, DERPKey(bytes: body), reason: reason) {
         stats.add(reason == .notHere ? .peerGoneNotHereFrames : .peerGoneDisconnectedFrames)
       }
+      return true
     case .inheritSentTo?:
       guard let member = conns.resolve(slot: location.slot, generation: location.generation),
         member.pointee.state == .registered
-      else { return }
+      else { return true }
       addSentTo(member, body.load(fromByteOffset: 40, as: UInt64.self))
     case nil:
       break
     }
+    return true
   }
 }

@@ -33,6 +33,12 @@ final class Worker: @unchecked Sendable {
   var pausedSlots: [Int32] = []
   /// Connections whose multishot recv ran out of buffers.
   var starvedSlots: [Int32] = []
+  /// Connections not read because a destination they send to is congested.
+  var backpressuredSlots: [Int32] = []
+  /// The connection whose frames are being handled (-1: none, e.g. cross-worker records).
+  var currentSender: Int32 = -1
+  /// Inbound rings held back this iteration by a congested destination (bit = source worker).
+  var blockedRings: UInt64 = 0
   /// Control messages that found a cross-worker ring full, per destination worker.
   var overflow: [[XferControl]]
   /// Destination workers written to since the last wakeup pass.
@@ -164,6 +170,7 @@ final class Worker: @unchecked Sendable {
   private func loop() {
     while stopPhase < 2 {
       handleControlRequests()
+      releaseBackpressure()
       drainXfer()
       flushOverflow()
       flushDirty()

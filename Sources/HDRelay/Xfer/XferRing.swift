@@ -75,10 +75,15 @@ final class XferRing: @unchecked Sendable {
   /// True if records are waiting (any thread may ask; used before sleeping).
   var hasData: Bool { hd_load_acquire(positions + 8) != hd_load_acquire(positions) }
 
+  /// Bytes written and not yet consumed (producer side: backpressure check).
+  var usedBytes: Int { Int(producerTail &- hd_load_acquire(positions)) }
+
   /// Calls `body(type, bodyPointer, bodyBytes)` for up to `max` records, then
-  /// releases their space. Returns how many were handled.
+  /// releases their space. `body` returns false to leave its record (and the
+  /// rest) in the ring for a later call. Returns how many were handled, or -1
+  /// when `body` stopped.
   @inline(__always)
-  func consume(max: Int, _ body: (UInt8, UnsafeMutableRawPointer, Int) -> Void) -> Int {
+  func consume(max: Int, _ body: (UInt8, UnsafeMutableRawPointer, Int) -> Bool) -> Int {
     if consumerHead == cachedTail {
       cachedTail = hd_load_acquire(positions + 8)
       if consumerHead == cachedTail { return 0 }
@@ -89,7 +94,10 @@ final class XferRing: @unchecked Sendable {
       let recordBytes = Int(at.load(as: UInt32.self))
       let type = at.load(fromByteOffset: 4, as: UInt8.self)
       if type != XferRing.padType {
-        body(type, at + XferRing.headerBytes, recordBytes - XferRing.headerBytes)
+        if !body(type, at + XferRing.headerBytes, recordBytes - XferRing.headerBytes) {
+          hd_store_release(positions, consumerHead)
+          return -1
+        }
         handled += 1
       }
       consumerHead &+= UInt64(recordBytes)
