@@ -72,7 +72,8 @@ public enum Doctor {
     var outcomes: [CheckCode: CheckOutcome] = [:]
     // allCases lists every prerequisite before the checks that need it.
     for code in CheckCode.allCases where needed.contains(code) {
-      if let failed = code.prerequisites.first(where: { (outcomes[$0]?.status ?? .ok) >= .error || outcomes[$0]?.status == .skipped }) {
+      let blocking: Set<CheckStatus> = [.error, .skipped]
+      if let failed = code.prerequisites.first(where: { blocking.contains(outcomes[$0]!.status) }) {
         let why = outcomes[failed]!.status == .skipped ? "was skipped" : "failed"
         outcomes[code] = .skipped("needs \(failed.rawValue), which \(why)")
       } else {

@@ -11,8 +11,8 @@ public struct LoadedConfig: Sendable {
   public var path: String?
   public var diagnostics: [Diagnostic]
 
-  /// "/etc/hyper-derp/hyper-derp.yaml" or "built-in defaults".
-  public var sourceDescription: String { path ?? "built-in defaults (no config file)" }
+  /// "/etc/hyper-derp/hyper-derp.yaml" or "built-in defaults, no config file".
+  public var sourceDescription: String { path ?? "built-in defaults, no config file" }
 
   /// Errors that are about the file itself, not the certificates it names
   /// (those are the certificate checks' business).
