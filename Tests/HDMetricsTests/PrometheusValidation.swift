@@ -32,10 +32,25 @@ enum PrometheusValidation {
               "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in family.samples]}
       print(json.dumps(out))
       """
-    let result = try runProcess("/usr/bin/env", ["python3", "-c", script], input: Data(text.utf8))
+    let python = try XCTUnwrap(
+      pythonWithPrometheusClient,
+      "no python3 with prometheus_client (PATH's python3 or /usr/bin/python3): run scripts/install-deps.sh",
+      file: file, line: line)
+    let result = try runProcess(python.executable, python.arguments + ["-c", script], input: Data(text.utf8))
     XCTAssertEqual(result.status, 0, "prometheus_client rejected the scrape: \(result.stderr)", file: file, line: line)
     return try JSONDecoder().decode([String: ParsedFamily].self, from: result.stdout)
   }
+
+  /// The first interpreter that can import the parser: PATH's python3 (pyenv on
+  /// the dev machines), else Debian's (python3-prometheus-client).
+  static let pythonWithPrometheusClient: (executable: String, arguments: [String])? = {
+    for candidate in [("/usr/bin/env", ["python3"]), ("/usr/bin/python3", [])] {
+      if let result = try? runProcess(candidate.0, candidate.1 + ["-c", "import prometheus_client"]), result.status == 0 {
+        return candidate
+      }
+    }
+    return nil
+  }()
 
   /// Our own rules; returns a list of problems (empty = valid).
   static func strictProblems(_ text: String) -> [String] {
