@@ -34,6 +34,8 @@ final class UringThroughputEngine {
 
   enum Phase { case warmup, window, stopping, draining, done }
 
+  static let pacedTickNanoseconds: Int64 = 1_000_000
+
   let config: ThroughputConfig
   /// nil = unlimited; otherwise each sender stops after this many messages.
   let messagesPerSender: UInt64?
@@ -118,7 +120,9 @@ final class UringThroughputEngine {
         }
       }
       // Paced senders need a clock tick; unpaced ones are driven by completions.
-      let timeout: Int64 = paced && phase != .draining ? 200_000 : 5_000_000
+      // 1 ms lets the allowance gather several frames per send at moderate
+      // rates (one send per frame would cost the generator more than the relay).
+      let timeout: Int64 = paced && phase != .draining ? Self.pacedTickNanoseconds : 5_000_000
       ring.submitAndDrain(timeoutNanoseconds: timeout) { userData, result, _ in
         let index = Int(userData >> 1)
         if userData & 1 == 0 { completeSend(index, result) } else { completeRecv(index, result) }
@@ -184,6 +188,8 @@ final class UringThroughputEngine {
   func completeRecv(_ i: Int, _ result: Int32) {
     if result > 0 {
       receivers[i].counter.consume(receivers[i].buffer, Int(result))
+      // Re-armed at once: deferring reads to batch them at low rates was
+      // tried and made the relay's sends stall (and drop), changing what we measure.
       postRecv(i)
     } else if result == 0 || (result != -EINTR && result != -EAGAIN && result != -ENOBUFS) {
       receivers[i].closed = true
