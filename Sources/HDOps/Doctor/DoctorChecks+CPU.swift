@@ -31,8 +31,16 @@ extension DoctorChecks {
     let config = context.config
     if config.workers > 0 { return (config.workers, "workers: \(config.workers)") }
     if !config.pinCores.isEmpty { return (config.pinCores.count, "\(config.pinCores.count) pin_cores") }
-    let count = context.allowance.allowed.count
-    return (count, "workers: 0 → \(count) (one per allowed CPU)")
+    // Mirrors the daemon's own rule (HDRelay CPUAvailability): one per allowed
+    // CPU, at most the quota rounded up, at least 1, at most 64.
+    var count = context.allowance.allowed.count
+    var how = "one per allowed CPU"
+    if let quota = context.allowance.cgroup.quotaCPUs, Int(quota.rounded(.up)) < count {
+      count = Int(quota.rounded(.up))
+      how = "the \(formatCPUs(quota))-CPU quota rounded up"
+    }
+    count = min(max(1, count), WorkerRecommendation.workersMax)
+    return (count, "workers: 0 → \(count) (\(how))")
   }
 
   static func recommendationFix(_ context: DoctorContext) -> String {
