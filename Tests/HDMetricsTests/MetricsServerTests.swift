@@ -234,6 +234,30 @@ final class MetricsServerTests: XCTestCase {
     }
   }
 
+  func testSeveralBindAddressesShareOnePortIncludingIPv6() throws {
+    let config = Config(metrics: MetricsConfig(port: 0, bind: ["127.0.0.1", "::1"]))
+    let server = try MetricsServer(
+      config: config, source: FakeMetricsSource(), build: BuildInfo(version: "t"), logger: Logger(label: "t"))
+    try server.start()
+    defer { server.stop() }
+    let ports = server.boundPorts
+    XCTAssertEqual(ports.count, 2)
+    XCTAssertEqual(Set(ports).count, 1)
+    XCTAssertEqual(try httpGet(port: ports[0], path: "/metrics").status, 200)
+    let script = """
+      import http.client, sys
+      c = http.client.HTTPConnection("::1", int(sys.argv[1]), timeout=5)
+      c.request("GET", "/metrics"); r = c.getresponse(); r.read(); print(r.status)
+      """
+    let result = try runProcess("/usr/bin/env", ["python3", "-c", script, String(ports[1])])
+    XCTAssertEqual(String(decoding: result.stdout, as: UTF8.self), "200\n", result.stderr)
+    // A bind list with something that is not an IP literal is refused with the value named.
+    let bad = try MetricsServer(
+      config: Config(metrics: MetricsConfig(port: 0, bind: ["localhost"])), source: FakeMetricsSource(),
+      build: BuildInfo(version: "t"), logger: Logger(label: "t"))
+    XCTAssertThrowsError(try bad.start()) { XCTAssertTrue("\($0)".contains("'localhost'"), "\($0)") }
+  }
+
   func testClientsThatResetMidResponseDoNotHurtTheServer() throws {
     let (_, port) = try startServer()
     for _ in 0..<30 {

@@ -16,13 +16,17 @@ struct ListenSocket {
 
   /// Binds every address in `addresses`, or all addresses when it is empty.
   /// Either all sockets are opened or none (the ones already open are closed).
+  /// Port 0 picks one free port for the first address and reuses it for the
+  /// others, so every address serves on the same port (as the relay does).
   static func openAll(addresses: [String], port: Int) throws(MetricsServerError) -> [ListenSocket] {
     var sockets: [ListenSocket] = []
     do {
       if addresses.isEmpty {
         sockets.append(try openAnyAddress(port: port))
       } else {
-        for address in addresses { sockets.append(try open(address: address, port: port)) }
+        for address in addresses {
+          sockets.append(try open(address: address, port: sockets.first?.port ?? port))
+        }
       }
     } catch {
       for socket in sockets { close(socket.fd) }
