@@ -4,7 +4,7 @@
 # machine that has them). Needs root (CI and the dev machines run as root).
 set -euo pipefail
 PKGS=(liburing-dev libssl-dev libsodium-dev libyaml-dev pkg-config iperf3 openssl procps iproute2
-      qemu-system-x86 busybox-static kmod cpio lz4 python3 zsh fish)
+      qemu-system-x86 busybox-static kmod cpio lz4 python3 python3-prometheus-client zsh fish)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,4 +16,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Prometheus text-format parser used by the metrics tests.
-python3 -c 'import prometheus_client' 2>/dev/null || pip install -q prometheus_client
+python3 -c 'import prometheus_client' 2>/dev/null || pip install -q prometheus_client || true
