@@ -1,7 +1,7 @@
 // How many workers to run and where to pin them. The rules, each printed as a
 // reason when it applies:
 // - one worker per physical core: SMT siblings share the core's execution
-//   units, and with kernel TLS they are better left for the softirq crypto;
+//   units (with kernel TLS the AES-GCM work runs in the worker's own calls);
 // - stay on one NUMA node (the NIC's when known, else the one with the most
 //   usable cores), since workers forward to each other all the time;
 // - isolcpus= cores are the operator's statement of where pinned work goes;
@@ -103,6 +103,12 @@ public struct WorkerRecommendation: Sendable, Equatable {
       reasons.append("one CPU per physical core, SMT siblings skipped: a sibling shares the core's execution units and adds little to a relay.")
     }
     reasons.append(tlsReason(config))
+    if !housekeeping.isEmpty {
+      // irqbalance would otherwise spread NIC interrupts onto the worker cores.
+      let workerThreads = chosen.flatMap(\.cpus)
+      reasons.append(
+        "keep IRQs on the housekeeping core: IRQBALANCE_BANNED_CPULIST=\(CPUList.format(workerThreads)) in /etc/default/irqbalance.")
+    }
 
     return WorkerRecommendation(
       workers: count, pinCores: chosen.map(\.firstCPU), numaNode: node, housekeepingCPUs: housekeeping, reasons: reasons)
@@ -116,7 +122,7 @@ public struct WorkerRecommendation: Sendable, Equatable {
     case .off:
       return "TLS with ktls: off: every byte is decrypted and re-encrypted in userspace on the worker's core, so workers scale with physical cores."
     case .auto, .required:
-      return "TLS with kernel TLS (ktls: \(config.ktls.rawValue)): the kernel encrypts in the softirq on the worker's core, so one worker per physical core, siblings left for that work."
+      return "TLS with kernel TLS (ktls: \(config.ktls.rawValue)): the kernel encrypts and decrypts inside each worker's send and receive calls; AES-GCM is bound by the vector units SMT siblings share, so one worker per physical core."
     }
   }
 
