@@ -31,9 +31,8 @@ public final class MetricsServer: Sendable {
 
   private struct RunningServer: @unchecked Sendable {
     var thread: pthread_t
-    /// Write end of the wake pipe; the loop polls the read end.
+    /// Write end of the wake pipe; the loop polls (and closes) the read end.
     var wakeFD: Int32
-    var wakeReadFD: Int32
     var listeners: [ListenSocket]
   }
 
@@ -114,14 +113,14 @@ public final class MetricsServer: Sendable {
       for listener in listeners { close(listener.fd) }
       throw error
     }
-    running.withLock { $0 = RunningServer(thread: thread, wakeFD: wakeFD, wakeReadFD: wakeReadFD, listeners: listeners) }
+    running.withLock { $0 = RunningServer(thread: thread, wakeFD: wakeFD, listeners: listeners) }
     let scheme = tls == nil ? "http" : "https"
     for listener in listeners {
       logger.info("metrics server listening", ["url": "\(scheme)://\(formatEndpoint(listener.address, listener.port))"])
     }
   }
 
-  /// Stops serving: wakes the thread, waits for it, closes every socket.
+  /// Stops serving: wakes the thread and waits until it has closed every socket.
   /// Safe to call more than once and before `start()`.
   public func stop() {
     guard let server = running.withLock({ state -> RunningServer? in
@@ -129,12 +128,16 @@ public final class MetricsServer: Sendable {
       return state
     }) else { return }
     stopRequested.flag.store(true, ordering: .releasing)
-    var one: UInt64 = 1
-    _ = write(server.wakeFD, &one, MemoryLayout<UInt64>.size)
-    pthread_join(server.thread, nil)
+    // Closing the write end wakes the loop's poll (POLLHUP on the read end).
     close(server.wakeFD)
-    close(server.wakeReadFD)
-    for listener in server.listeners { close(listener.fd) }
+    // The last reference can be dropped on the server thread itself (while a
+    // request holds it); that thread cannot join itself: it sees the stop flag
+    // and exits on its own. The loop closes its listeners and connections.
+    if pthread_equal(server.thread, pthread_self()) != 0 {
+      pthread_detach(server.thread)
+      return
+    }
+    pthread_join(server.thread, nil)
   }
 
   /// The relay accepts connections: /health turns 200.

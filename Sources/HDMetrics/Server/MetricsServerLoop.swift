@@ -60,8 +60,11 @@ final class MetricsServerLoop {
       connections.removeAll { $0.isClosed }
       counters.connectionsOpen = connections.count
     }
+    // The loop owns its sockets: the listeners and the wake pipe's read end.
     for connection in connections { connection.close() }
     connections.removeAll()
+    for listener in listeners { close(listener.fd) }
+    close(wakeFD)
   }
 
   private func pollTimeoutMilliseconds() -> Int32 {
@@ -112,6 +115,7 @@ final class MetricsServerLoop {
   }
 
   private func drainWakeFD() {
+    // Only stop() writes or closes the other end; the flag says what to do.
     var bytes = [UInt8](repeating: 0, count: 64)
     while bytes.withUnsafeMutableBytes({ read(wakeFD, $0.baseAddress, $0.count) }) > 0 {}
   }
