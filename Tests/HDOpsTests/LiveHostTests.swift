@@ -47,6 +47,7 @@ final class LiveHostTests: XCTestCase {
   func testTuneDryRunPrintsThePlanAndChangesNothing() throws {
     let keys = SysctlPlan.requirements(for: .init()).map(\.procPath)
     let before = keys.map { FileSystemRoot.live.readText($0) }
+    let dropInBefore = FileSystemRoot.live.readText(PersistedFiles.sysctlDropIn)
     let output = TuneCommand.run(TuneRequest(), style: .plain)
     XCTAssertEqual(output.exitCode, 0, output.standardError)
     for key in ["net.core.rmem_max", "net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "fs.file-max"] {
@@ -54,7 +55,7 @@ final class LiveHostTests: XCTestCase {
     }
     XCTAssertTrue(output.standardOutput.contains("Dry run, nothing changed."))
     XCTAssertEqual(keys.map { FileSystemRoot.live.readText($0) }, before)
-    XCTAssertFalse(FileSystemRoot.live.exists(PersistedFiles.sysctlDropIn))
+    XCTAssertEqual(FileSystemRoot.live.readText(PersistedFiles.sysctlDropIn), dropInBefore)
   }
 
   func testLiveProbesMatchThisHost() throws {

@@ -68,13 +68,14 @@ final class TuneTests: XCTestCase {
     var probes = try FixtureHostProbes(root: FileSystemRoot(directory: Fixtures.directory + "/live-2vcpu"))
     probes.euid = 1000
     let environment = OpsEnvironment(root: .live, probes: probes)
+    let recordBefore = FileSystemRoot.live.readText(PersistedFiles.originals)
     for request in [TuneRequest(apply: true), TuneRequest(persist: true), TuneRequest(revert: true)] {
       let output = TuneCommand.run(request, environment: environment, style: .plain)
       XCTAssertEqual(output.exitCode, 1)
       XCTAssertTrue(output.standardError.contains("needs root"), output.standardError)
       XCTAssertEqual(output.standardOutput, "")
     }
-    XCTAssertFalse(FileSystemRoot.live.exists(PersistedFiles.originals))
+    XCTAssertEqual(FileSystemRoot.live.readText(PersistedFiles.originals), recordBefore)
   }
 
   func testRevertCannotBeCombined() {
