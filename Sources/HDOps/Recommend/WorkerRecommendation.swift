@@ -110,6 +110,12 @@ public struct WorkerRecommendation: Sendable, Equatable {
         "keep IRQs on the housekeeping core: IRQBALANCE_BANNED_CPULIST=\(CPUList.format(workerThreads)) in /etc/default/irqbalance.")
     }
 
+    if config.workers > 0 || !config.pinCores.isEmpty {
+      let current = "workers: \(config.workers), pin_cores: [\(config.pinCores.map(String.init).joined(separator: ", "))]"
+      let same = config.pinCores == chosen.map(\.firstCPU) && (config.workers == 0 || config.workers == count)
+      reasons.append(same ? "the config already has this (\(current))." : "the config has \(current) now.")
+    }
+
     return WorkerRecommendation(
       workers: count, pinCores: chosen.map(\.firstCPU), numaNode: node, housekeepingCPUs: housekeeping, reasons: reasons)
   }
