@@ -5,6 +5,7 @@
 // refuse to start (exit 3) with the fix in the message.
 //
 //   hd-tls-check --cert CERT --key KEY [--ktls auto|required|off] [--expect-kernel] [--workers N]
+//   hd-tls-check --connect PORT [--expect-kernel]     (checks the daemon instead)
 @preconcurrency import Glibc
 import HDConfig
 
@@ -17,6 +18,7 @@ var keyPath: String?
 var ktls = KTLSMode.auto
 var expectKernel = false
 var workers = 2
+var externalPort: UInt16?
 while let flag = arguments.popFirst() {
   switch flag {
   case "--cert": certPath = arguments.popFirst()
@@ -29,14 +31,18 @@ while let flag = arguments.popFirst() {
     ktls = mode
   case "--expect-kernel": expectKernel = true
   case "--workers": workers = Int(arguments.popFirst() ?? "") ?? 0
+  case "--connect": externalPort = UInt16(arguments.popFirst() ?? "")
   default:
     print("hd-tls-check: unknown argument \(flag)")
     exit(2)
   }
 }
-guard let certPath, let keyPath, workers > 0 else {
+guard (certPath != nil && keyPath != nil) || externalPort != nil, workers > 0 else {
   print("usage: hd-tls-check --cert CERT --key KEY [--ktls auto|required|off] [--expect-kernel] [--workers N]")
+  print("       hd-tls-check --connect PORT [--expect-kernel]   (a relay already listening on 127.0.0.1:PORT)")
   exit(2)
 }
-let scenario = TLSRelayScenario(certPath: certPath, keyPath: keyPath, ktls: ktls, workers: workers, expectKernel: expectKernel)
+var scenario = TLSRelayScenario(
+  certPath: certPath ?? "", keyPath: keyPath ?? "", ktls: ktls, workers: workers, expectKernel: expectKernel)
+scenario.externalPort = externalPort
 exit(scenario.run())

@@ -16,30 +16,53 @@ extension Worker {
     shipTLSOutput(slot, conn)
   }
 
-  /// SSL_write every queued frame; the frames are done once encrypted.
+  /// Plaintext gathered per TLS record: the TLS maximum, so queued small
+  /// frames share records (fewer AEAD operations and per-record overheads).
+  static let tlsRecordGatherBytes = 16_384
+
+  /// Encrypts every queued frame, coalescing consecutive frames into records
+  /// of up to 16 KiB; the frames are done (freed) once encrypted.
   private func encryptQueuedFrames(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
-    guard let block = conn.pointee.sendQueue else { return }
-    let q = SendQueue(block)
+    guard conn.pointee.sendQueue != nil else { return }
     let session = tls.pointee.session
-    while !q.isEmpty {
-      let offered = q.prepareSend()
-      guard offered > 0 else { break }
-      let message = q.msghdrPointer.pointee
-      for i in 0..<Int(message.msg_iovlen) {
-        let iov = message.msg_iov[i]
-        guard session.write(UnsafeRawBufferPointer(start: iov.iov_base, count: iov.iov_len)) else {
-          stats.add(.protocolErrors)
-          return beginClose(slot, reason: .writeError)
+    let ok = withUnsafeTemporaryAllocation(byteCount: Self.tlsRecordGatherBytes, alignment: 16) { gather -> Bool in
+      var gathered = 0
+      func flushGather() -> Bool {
+        defer { gathered = 0 }
+        return session.write(UnsafeRawBufferPointer(rebasing: gather[0..<gathered]))
+      }
+      while let block = conn.pointee.sendQueue, !SendQueue(block).isEmpty {
+        let q = SendQueue(block)
+        let offered = q.prepareSend()
+        guard offered > 0 else { break }
+        let message = q.msghdrPointer.pointee
+        for i in 0..<Int(message.msg_iovlen) {
+          let iov = message.msg_iov[i]
+          let bytes = UnsafeRawBufferPointer(start: iov.iov_base, count: iov.iov_len)
+          if gathered + bytes.count > gather.count && gathered > 0 {
+            guard flushGather() else { return false }
+          }
+          if bytes.count >= gather.count {
+            guard session.write(bytes) else { return false }  // big frames go straight to records
+          } else {
+            UnsafeMutableRawBufferPointer(rebasing: gather[gathered..<(gathered + bytes.count)]).copyMemory(from: bytes)
+            gathered += bytes.count
+          }
+        }
+        q.complete(sent: offered) { frame, sendClass in
+          if sendClass != .control {
+            stats.add(.packetsSent)
+          } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
+            conn.pointee.flags.remove(.pongPending)
+          }
+          memory.freeFrame(frame)
         }
       }
-      q.complete(sent: offered) { frame, sendClass in
-        if sendClass != .control {
-          stats.add(.packetsSent)
-        } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
-          conn.pointee.flags.remove(.pongPending)
-        }
-        memory.freeFrame(frame)
-      }
+      return gathered == 0 || flushGather()
+    }
+    guard ok else {
+      stats.add(.protocolErrors)
+      return beginClose(slot, reason: .writeError)
     }
     releaseIdleSendQueue(slot, conn)
   }
