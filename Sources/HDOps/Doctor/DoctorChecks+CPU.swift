@@ -11,7 +11,8 @@ extension DoctorChecks {
     }
     let threads = topology.hasSMT ? "SMT on (\(topology.cores.map(\.cpus.count).max()!) threads per core)" : "no SMT"
     var fact =
-      "\(topology.online.count) CPUs online (\(CPUList.format(topology.online))): \(topology.cores.count) physical cores, \(topology.packageCount) package(s), \(topology.numaNodes.count) NUMA node(s), \(threads)"
+      "\(topology.online.count) CPUs online (\(CPUList.format(topology.online))): \(topology.cores.count) physical cores, "
+      + "\(topology.packageCount) package(s), \(topology.numaNodes.count) NUMA node(s), \(threads)"
     if !topology.isolated.isEmpty { fact += ", isolcpus \(CPUList.format(topology.isolated))" }
     return .ok(fact)
   }

@@ -21,7 +21,8 @@ extension DoctorChecks {
     if let hard = limit.hard, hard < openFilesMin {
       return .warning(
         "\(fact): about \(hard) peers at most",
-        fix: "LimitNOFILE=\(SysctlPlan.fileDescriptorsMin) in the unit (etc/hyper-derp.service); by hand: ulimit -n \(SysctlPlan.fileDescriptorsMin) as root before starting it")
+        fix: "LimitNOFILE=\(SysctlPlan.fileDescriptorsMin) in the unit (etc/hyper-derp.service); "
+          + "by hand: ulimit -n \(SysctlPlan.fileDescriptorsMin) as root before starting it")
     }
     return .ok(fact)
   }

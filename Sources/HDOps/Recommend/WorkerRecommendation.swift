@@ -81,8 +81,10 @@ public struct WorkerRecommendation: Sendable, Equatable {
     } else if candidates.count >= housekeepingFromCores {
       let reserved = candidates.removeFirst()
       housekeeping = reserved.cpus
+      let cpus = (reserved.cpus.count > 1 ? "CPUs " : "CPU ") + reserved.cpus.map(String.init).joined(separator: ",")
       reasons.append(
-        "\(candidates.count + 1) physical cores on node \(node): \(reserved.cpus.count > 1 ? "CPUs" : "CPU") \(reserved.cpus.map(String.init).joined(separator: ",")) (one physical core) kept for IRQs, the accept thread, metrics and the OS (done from \(housekeepingFromCores) cores up).")
+        "\(candidates.count + 1) physical cores on node \(node): \(cpus) (one physical core) kept for IRQs, "
+          + "the accept thread, metrics and the OS (done from \(housekeepingFromCores) cores up).")
     } else {
       reasons.append(
         "\(candidates.count) physical cores on node \(node): too few to keep one for housekeeping (done from \(housekeepingFromCores) cores up), so every core runs a worker.")
