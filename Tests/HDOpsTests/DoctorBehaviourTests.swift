@@ -131,4 +131,30 @@ final class DoctorBehaviourTests: XCTestCase {
     request.configPath = "/srv/missing.yaml"
     XCTAssertEqual(DoctorCommand.run(request, style: .plain).exitCode, 1)
   }
+
+  func testCertificateChecksAreCheckConfigsOwn() throws {
+    let directory = try copyFixture("ktls-loaded")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let environment = try OpsEnvironment.forRoot(directory)
+    func tlsCert() -> CheckOutcome {
+      let context = DoctorContext(environment: environment, loaded: LoadedConfig.load(path: nil, root: environment.root))
+      return Doctor.run(context, options: DoctorOptions(only: [.tlsCert])).results[0].outcome
+    }
+    let good = tlsCert()
+    XCTAssertEqual(good.status, .ok)
+    XCTAssertEqual(
+      good.fact, "tls_cert /etc/hyper-derp/tls.crt and tls_key /etc/hyper-derp/tls.key load, match and do not expire within 14 days")
+
+    try FileManager.default.copyItem(atPath: Fixtures.directory + "/certs/other.key", toPath: directory + "/etc/hyper-derp/other.key")
+    try "port: 443\ntls_cert: tls.crt\ntls_key: other.key\n".write(
+      toFile: directory + "/etc/hyper-derp/hyper-derp.yaml", atomically: true, encoding: .utf8)
+    let mismatch = tlsCert()
+    XCTAssertEqual(mismatch.status, .error)
+    XCTAssertTrue(mismatch.fact.contains("does not belong to the certificate '/etc/hyper-derp/tls.crt'"), mismatch.fact)
+    XCTAssertFalse(mismatch.fact.contains(directory), "fixture paths must not leak: \(mismatch.fact)")
+    XCTAssertEqual(mismatch.fix, "hdctl check-config /etc/hyper-derp/hyper-derp.yaml")
+
+    try FileManager.default.removeItem(atPath: directory + "/etc/hyper-derp/tls.crt")
+    XCTAssertTrue(tlsCert().fact.contains("'/etc/hyper-derp/tls.crt' does not exist"), tlsCert().fact)
+  }
 }

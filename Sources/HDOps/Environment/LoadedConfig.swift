@@ -40,15 +40,21 @@ public struct LoadedConfig: Sendable {
     // Host facts are doctor's own checks; here only the file and what it names.
     let options = ConfigCheckOptions(checkReferencedFiles: true, checkHost: false, hostRoot: root.directory)
     let result = ConfigLoader.check(path: realPath, options: options)
+    // Messages and paths name what the operator sees on the host, never the
+    // fixture directory (relative paths in the file resolve under the root).
     var diagnostics = result.diagnostics
-    if realPath != hostPath {
-      // Messages name the host path, never the fixture directory.
-      for index in diagnostics.indices {
-        diagnostics[index].message = diagnostics[index].message.replacingAll(realPath, with: hostPath)
-        if diagnostics[index].file == realPath { diagnostics[index].file = hostPath }
-      }
+    for index in diagnostics.indices {
+      diagnostics[index].message = root.hostPaths(in: diagnostics[index].message)
+      diagnostics[index].suggestion = diagnostics[index].suggestion.map { root.hostPaths(in: $0) }
+      diagnostics[index].file = diagnostics[index].file.map { root.hostPath(forReal: $0) }
     }
-    return LoadedConfig(config: result.config, path: hostPath, diagnostics: diagnostics)
+    var config = result.config
+    config.tlsCert = config.tlsCert.map { root.hostPath(forReal: $0) }
+    config.tlsKey = config.tlsKey.map { root.hostPath(forReal: $0) }
+    config.metrics.tlsCert = config.metrics.tlsCert.map { root.hostPath(forReal: $0) }
+    config.metrics.tlsKey = config.metrics.tlsKey.map { root.hostPath(forReal: $0) }
+    config.keyFile = config.keyFile.map { root.hostPath(forReal: $0) }
+    return LoadedConfig(config: config, path: hostPath, diagnostics: diagnostics)
   }
 }
 

@@ -37,6 +37,18 @@ public struct FileSystemRoot: Sendable, Equatable {
     return isLive ? hostPath : directory + hostPath
   }
 
+  /// The host path for a real path under this root ("/fixture/etc/x" → "/etc/x"),
+  /// so messages name what the operator would see on the host.
+  public func hostPath(forReal path: String) -> String {
+    guard !isLive, path.hasPrefix(directory + "/") else { return path }
+    return String(path.dropFirst(directory.count))
+  }
+
+  /// Every real path under this root inside `text` rewritten to its host path.
+  public func hostPaths(in text: String) -> String {
+    isLive ? text : text.replacingAll(directory + "/", with: "/")
+  }
+
   // MARK: Reading
 
   /// Whole file as UTF-8 text; nil when it cannot be read.

@@ -79,7 +79,8 @@ class Host:
         self.write("/etc/hyper-derp/hyper-derp.yaml", text)
 
     def cert(self):
-        """A self-signed P-256 certificate valid until 2126 (golden output must not age)."""
+        """A self-signed P-256 certificate valid until 2126 (golden output must not age).
+        Config files name it relative to their own directory (/etc/hyper-derp)."""
         for name in ("tls.crt", "tls.key"):
             shutil.copy(os.path.join(HERE, "certs", name), self.root + "/etc/hyper-derp/" + name)
 
@@ -106,7 +107,7 @@ h.cgroup_v2("/system.slice/hyper-derp.service", {
 h.status()
 h.write("/sys/class/net/eno1/device/numa_node", "-1\n")
 h.config("port: 443\nworkers: 8\npin_cores: [0, 1, 2, 3, 4, 5, 6, 7]\nsockbuf: 2097152\n"
-         "tls_cert: /etc/hyper-derp/tls.crt\ntls_key: /etc/hyper-derp/tls.key\nlog_level: info\nmetrics:\n  port: 9090\n")
+         "tls_cert: tls.crt\ntls_key: tls.key\nlog_level: info\nmetrics:\n  port: 9090\n")
 h.cert()
 h.probes(io_uring_setup="ok", io_uring_sqpoll="ok", tcp_ulp_tls="ENOENT", affinity="0-15", euid=0,
          nofile={"soft": 1024, "hard": 524288}, memlock={"soft": 8388608, "hard": 8388608},
@@ -162,8 +163,8 @@ h.write("/proc/net/tls_stat", "".join(f"{name:<32}{value}\n" for name, value in 
 h.cpus(range(4), lambda c: [c], lambda c: 0, lambda c: 0)
 h.cgroup_v2("/system.slice/hyper-derp.service", {"/": {"cpuset.cpus.effective": "0-3"}})
 h.status()
-h.config("port: 443\nworkers: 3\npin_cores: [1, 2, 3]\nsockbuf: 4194304\ntls_cert: /etc/hyper-derp/tls.crt\n"
-         "tls_key: /etc/hyper-derp/tls.key\nktls: required\nmetrics:\n  port: 9090\n  bind: [127.0.0.1]\n")
+h.config("port: 443\nworkers: 3\npin_cores: [1, 2, 3]\nsockbuf: 4194304\ntls_cert: tls.crt\n"
+         "tls_key: tls.key\nktls: required\nmetrics:\n  port: 9090\n  bind: [127.0.0.1]\n")
 h.cert()
 h.probes(io_uring_setup="ok", io_uring_sqpoll="ok", tcp_ulp_tls="ok", affinity="0-3", euid=0,
          nofile={"soft": 1048576, "hard": 1048576}, memlock={"soft": 8388608, "hard": 8388608},
