@@ -54,6 +54,9 @@ final class HealthProbeTests: XCTestCase {
   func testRefusedSilentAndBadHosts() throws {
     let closedPort = LiveHostProbes().httpGet(host: "127.0.0.1", port: 1, path: "/health", timeoutMilliseconds: 500)
     XCTAssertEqual(closedPort, .unreachable(reason: "ECONNREFUSED"))
+    XCTAssertEqual(
+      LiveHostProbes().httpGet(host: "::1", port: 1, path: "/health", timeoutMilliseconds: 500),
+      .unreachable(reason: "ECONNREFUSED"), "IPv6 literals connect too")
     let silent = try OneShotServer(response: nil)
     let result = LiveHostProbes().httpGet(host: "127.0.0.1", port: silent.port, path: "/health", timeoutMilliseconds: 200)
     XCTAssertEqual(result, .unreachable(reason: "timeout waiting for an answer"))

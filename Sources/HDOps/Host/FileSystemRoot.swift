@@ -141,6 +141,12 @@ public struct FileSystemRoot: Sendable, Equatable {
       unlink(temporary)
       throw FileSystemError(path: hostPath, operation: "rename", errnoCode: code)
     }
+    // The rename itself is durable only once the directory is synced.
+    let directoryFD = open(resolve(parentPath(of: hostPath)), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if directoryFD >= 0 {
+      fsync(directoryFD)
+      close(directoryFD)
+    }
   }
 
   public func remove(_ hostPath: String) throws(FileSystemError) {
