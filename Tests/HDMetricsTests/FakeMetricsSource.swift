@@ -1,8 +1,8 @@
+import HDMetrics
 // A MetricsSource with numbers chosen by the test, for the server and
 // exposition tests that don't need a running relay.
 import HDProtocol
 import HDRelay
-import HDMetrics
 import Synchronization
 
 final class FakeMetricsSource: PerWorkerStatsSource {

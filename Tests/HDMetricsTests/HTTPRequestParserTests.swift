@@ -29,7 +29,8 @@ final class HTTPRequestParserTests: XCTestCase {
 
   func testSimpleGetKeepsAliveAndDropsQuery() throws {
     let parsed = try head("GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n")
-    XCTAssertEqual(parsed, HTTPRequestHead(method: "GET", path: "/metrics", minorVersion: 1, keepAlive: true, hasBody: false))
+    XCTAssertEqual(
+      parsed, HTTPRequestHead(method: "GET", path: "/metrics", minorVersion: 1, keepAlive: true, hasBody: false))
   }
 
   func testAbsoluteFormTargetsUseTheirPath() throws {

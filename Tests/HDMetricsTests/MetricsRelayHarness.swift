@@ -18,7 +18,8 @@ final class MetricsRelayHarness {
     var config = Config(port: 0, bind: ["127.0.0.1"])
     config.metrics = MetricsConfig(port: 0, bind: ["127.0.0.1"], debugEndpoints: debugEndpoints)
     configure(&config)
-    let quiet = Logger(label: "metrics-relay-test", sink: LogSink(level: .warning, format: .text, output: .fileDescriptor(2)))
+    let quiet = Logger(
+      label: "metrics-relay-test", sink: LogSink(level: .warning, format: .text, output: .fileDescriptor(2)))
     let serverKeys = DERPKeyPair.generate()
     relay = try Relay(
       options: RelayOptions(

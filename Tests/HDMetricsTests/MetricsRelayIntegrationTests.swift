@@ -16,7 +16,9 @@ final class MetricsRelayIntegrationTests: XCTestCase {
   private let pingFrameBytes = 13
 
   /// A scrape taken once the counters stopped moving (completions recorded).
-  private func settledScrape(_ harness: MetricsRelayHarness, _ condition: (Scrape) -> Bool = { _ in true }) throws -> Scrape {
+  private func settledScrape(_ harness: MetricsRelayHarness, _ condition: (Scrape) -> Bool = { _ in true }) throws
+    -> Scrape
+  {
     var previous = try harness.scrape()
     let deadline = Date().addingTimeInterval(5)
     while Date() < deadline {
@@ -63,7 +65,9 @@ final class MetricsRelayIntegrationTests: XCTestCase {
     try alice.ping()
     try bob.ping()
 
-    let after = try settledScrape(harness) { $0["hyper_derp_send_packets_total"] == before["hyper_derp_send_packets_total"].map { $0 + 18 } }
+    let after = try settledScrape(harness) {
+      $0["hyper_derp_send_packets_total"] == before["hyper_derp_send_packets_total"].map { $0 + 18 }
+    }
     XCTAssertEqual(delta(after, before, "hyper_derp_recv_packets_total{kind=\"other\"}"), 15)
     XCTAssertEqual(delta(after, before, "hyper_derp_recv_packets_total{kind=\"disco\"}"), 3)
     XCTAssertEqual(delta(after, before, "hyper_derp_send_packets_total"), 18)
@@ -76,15 +80,19 @@ final class MetricsRelayIntegrationTests: XCTestCase {
     XCTAssertEqual(delta(after, before, "hyper_derp_pings_received_total"), 2)
     XCTAssertEqual(delta(after, before, "hyper_derp_pongs_sent_total"), 2)
     for reason in DropReason.allCases {
-      for kind in PacketKind.allCases { XCTAssertEqual(after.dropped(reason.label, kind.label), 0, "\(reason) \(kind)") }
+      for kind in PacketKind.allCases {
+        XCTAssertEqual(after.dropped(reason.label, kind.label), 0, "\(reason) \(kind)")
+      }
     }
 
     // Per-worker counter series add up to the totals (once the relay reports them per worker).
-    let perWorkerCounters: [(String, String)] = harness.relay is any PerWorkerStatsSource ? [
-      ("hyper_derp_worker_recv_bytes_total", "hyper_derp_recv_bytes_total"),
-      ("hyper_derp_worker_send_bytes_total", "hyper_derp_send_bytes_total"),
-      ("hyper_derp_worker_send_packets_total", "hyper_derp_send_packets_total"),
-    ] : []
+    let perWorkerCounters: [(String, String)] =
+      harness.relay is any PerWorkerStatsSource
+      ? [
+        ("hyper_derp_worker_recv_bytes_total", "hyper_derp_recv_bytes_total"),
+        ("hyper_derp_worker_send_bytes_total", "hyper_derp_send_bytes_total"),
+        ("hyper_derp_worker_send_packets_total", "hyper_derp_send_packets_total"),
+      ] : []
     for (perWorker, total) in perWorkerCounters {
       let sum = (0..<2).compactMap { after["\(perWorker){worker=\"\($0)\"}"] }.reduce(0, +)
       XCTAssertEqual(sum, after[total], perWorker)
@@ -94,11 +102,13 @@ final class MetricsRelayIntegrationTests: XCTestCase {
 
     // /health carries the same totals.
     let health = try XCTUnwrap(
-      JSONSerialization.jsonObject(with: Data(try httpGet(port: harness.metricsPort, path: "/health").body)) as? [String: Any])
+      JSONSerialization.jsonObject(with: Data(try httpGet(port: harness.metricsPort, path: "/health").body))
+        as? [String: Any])
     XCTAssertEqual(health["status"] as? String, "ok")
     XCTAssertEqual(health["peers_active"] as? Int, 2)
     XCTAssertEqual(health["workers"] as? Int, 2)
-    XCTAssertGreaterThanOrEqual(Double(health["recv_bytes"] as? Int ?? -1), after["hyper_derp_recv_bytes_total"] ?? .infinity)
+    XCTAssertGreaterThanOrEqual(
+      Double(health["recv_bytes"] as? Int ?? -1), after["hyper_derp_recv_bytes_total"] ?? .infinity)
 
     // /debug/peers lists both keys on the workers the relay chose.
     let peers = try XCTUnwrap(
@@ -123,7 +133,9 @@ final class MetricsRelayIntegrationTests: XCTestCase {
     // The whole scrape is valid for a real Prometheus parser and our strict rules.
     XCTAssertEqual(PrometheusValidation.strictProblems(afterGone.text), [])
     let families = try PrometheusValidation.parseWithPrometheusClient(afterGone.text)
-    XCTAssertEqual(PrometheusValidation.value(families, "hyper_derp_recv_packets_total", ["kind": "disco"]), after["hyper_derp_recv_packets_total{kind=\"disco\"}"])
+    XCTAssertEqual(
+      PrometheusValidation.value(families, "hyper_derp_recv_packets_total", ["kind": "disco"]),
+      after["hyper_derp_recv_packets_total{kind=\"disco\"}"])
   }
 
   func testDropsAreCountedByReasonAndKind() throws {

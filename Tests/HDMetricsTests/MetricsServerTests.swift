@@ -13,7 +13,8 @@ final class MetricsServerTests: XCTestCase {
     settings: MetricsServerLoop.Settings = MetricsServerLoop.Settings(), source: FakeMetricsSource = FakeMetricsSource()
   ) throws -> (MetricsServer, Int) {
     let config = Config(
-      metrics: MetricsConfig(port: 0, bind: ["127.0.0.1"], tlsCert: tlsCert, tlsKey: tlsKey, debugEndpoints: debugEndpoints))
+      metrics: MetricsConfig(
+        port: 0, bind: ["127.0.0.1"], tlsCert: tlsCert, tlsKey: tlsKey, debugEndpoints: debugEndpoints))
     let server = try MetricsServer(
       config: config, source: source, build: BuildInfo(version: "9.9.9-test"), logger: Logger(label: "metrics-test"),
       settings: settings)
@@ -47,7 +48,8 @@ final class MetricsServerTests: XCTestCase {
     for reason in DropReason.allCases {
       for kind in PacketKind.allCases {
         XCTAssertNotNil(
-          PrometheusValidation.value(families, "hyper_derp_packets_dropped_total", ["reason": reason.label, "kind": kind.label]))
+          PrometheusValidation.value(
+            families, "hyper_derp_packets_dropped_total", ["reason": reason.label, "kind": kind.label]))
       }
     }
     // Process metrics reflect this process.
@@ -159,7 +161,8 @@ final class MetricsServerTests: XCTestCase {
     XCTAssertTrue(oversized.isClosedByPeer())
 
     // The server still serves, and counted both.
-    let families = try PrometheusValidation.parseWithPrometheusClient(try httpGet(port: port, path: "/metrics").bodyText)
+    let families = try PrometheusValidation.parseWithPrometheusClient(
+      try httpGet(port: port, path: "/metrics").bodyText)
     XCTAssertEqual(PrometheusValidation.value(families, "hyper_derp_metrics_http_responses_total", ["code": "400"]), 1)
     XCTAssertEqual(PrometheusValidation.value(families, "hyper_derp_metrics_http_responses_total", ["code": "431"]), 1)
   }
@@ -219,9 +222,11 @@ final class MetricsServerTests: XCTestCase {
   }
 
   func testStartFailsClearlyOnBadCertificateOrBusyPort() throws {
-    let missing = Config(metrics: MetricsConfig(port: 0, bind: ["127.0.0.1"], tlsCert: "/nonexistent.pem", tlsKey: "/nonexistent.key"))
+    let missing = Config(
+      metrics: MetricsConfig(port: 0, bind: ["127.0.0.1"], tlsCert: "/nonexistent.pem", tlsKey: "/nonexistent.key"))
     XCTAssertThrowsError(
-      try MetricsServer(config: missing, source: FakeMetricsSource(), build: BuildInfo(version: "t"), logger: Logger(label: "t"))
+      try MetricsServer(
+        config: missing, source: FakeMetricsSource(), build: BuildInfo(version: "t"), logger: Logger(label: "t"))
     ) { error in
       XCTAssertTrue("\(error)".contains("metrics.tls_cert '/nonexistent.pem'"), "\(error)")
     }

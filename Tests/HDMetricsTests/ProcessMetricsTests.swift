@@ -3,7 +3,7 @@ import XCTest
 @testable import HDMetrics
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 final class ProcessMetricsTests: XCTestCase {

@@ -45,7 +45,8 @@ enum PrometheusValidation {
   /// the dev machines), else Debian's (python3-prometheus-client).
   static let pythonWithPrometheusClient: (executable: String, arguments: [String])? = {
     for candidate in [("/usr/bin/env", ["python3"]), ("/usr/bin/python3", [])] {
-      if let result = try? runProcess(candidate.0, candidate.1 + ["-c", "import prometheus_client"]), result.status == 0 {
+      if let result = try? runProcess(candidate.0, candidate.1 + ["-c", "import prometheus_client"]), result.status == 0
+      {
         return candidate
       }
     }
@@ -106,7 +107,9 @@ enum PrometheusValidation {
   }
 
   /// The value of one series, labels matched exactly (ignores label order).
-  static func value(_ families: [String: ParsedFamily], _ sampleName: String, _ labels: [String: String] = [:]) -> Double? {
+  static func value(_ families: [String: ParsedFamily], _ sampleName: String, _ labels: [String: String] = [:])
+    -> Double?
+  {
     for family in families.values {
       for sample in family.samples where sample.name == sampleName && sample.labels == labels { return sample.value }
     }
@@ -140,7 +143,8 @@ func runProcess(_ executable: String, _ arguments: [String], input: Data? = nil)
   let out = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
   while !errData.done { usleep(1000) }
-  return ProcessResult(status: process.terminationStatus, stdout: out, stderr: String(decoding: errData.data, as: UTF8.self))
+  return ProcessResult(
+    status: process.terminationStatus, stdout: out, stderr: String(decoding: errData.data, as: UTF8.self))
 }
 
 /// Tiny lock-protected box for the stderr reader thread.
@@ -148,7 +152,20 @@ final class Mutex2: @unchecked Sendable {
   private let lock = NSLock()
   private var value = Data()
   private var finished = false
-  func set(_ data: Data) { lock.lock(); value = data; finished = true; lock.unlock() }
-  var done: Bool { lock.lock(); defer { lock.unlock() }; return finished }
-  var data: Data { lock.lock(); defer { lock.unlock() }; return value }
+  func set(_ data: Data) {
+    lock.lock()
+    value = data
+    finished = true
+    lock.unlock()
+  }
+  var done: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return finished
+  }
+  var data: Data {
+    lock.lock()
+    defer { lock.unlock() }
+    return value
+  }
 }

@@ -4,7 +4,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 struct RawHTTPResponse {
@@ -32,7 +32,9 @@ final class RawHTTPClient {
     address.sin_port = UInt16(port).bigEndian
     inet_pton(AF_INET, host, &address.sin_addr)
     let rc = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
     }
     guard rc == 0 else {
       let code = errno

@@ -6,18 +6,21 @@ import HDTLS
 extension MetricsExposition {
   static func writeTLS(_ tls: TLSStatsSnapshot, to writer: inout PrometheusTextWriter) {
     writer.family(
-      "hyper_derp_tls_handshakes_total", type: .counter, help: "Completed TLS handshakes on the DERP port, by TLS version.",
+      "hyper_derp_tls_handshakes_total", type: .counter,
+      help: "Completed TLS handshakes on the DERP port, by TLS version.",
       samples: [
         PrometheusSample([("version", "1.2")], .integer(tls.handshakesTLS12)),
         PrometheusSample([("version", "1.3")], .integer(tls.handshakesTLS13)),
       ])
     writer.family(
-      "hyper_derp_tls_handshake_failures_total", type: .counter, help: "Failed TLS handshakes on the DERP port, by reason.",
+      "hyper_derp_tls_handshake_failures_total", type: .counter,
+      help: "Failed TLS handshakes on the DERP port, by reason.",
       samples: TLSFailureReason.allCases.map {
         PrometheusSample([("reason", $0.label)], .integer(tls.handshakeFailures[$0.rawValue]))
       })
     writer.counter(
-      "hyper_derp_ktls_installs_total", help: "TLS connections whose keys were installed in the kernel (kernel TLS, both directions).",
+      "hyper_derp_ktls_installs_total",
+      help: "TLS connections whose keys were installed in the kernel (kernel TLS, both directions).",
       tls.kernelInstalls)
     writer.family(
       "hyper_derp_ktls_fallbacks_total", type: .counter,
@@ -28,7 +31,8 @@ extension MetricsExposition {
         PrometheusSample([("reason", "other")], .integer(tls.kernelFallbackOther)),
       ])
     writer.counter(
-      "hyper_derp_ktls_install_errors_total", help: "Kernel TLS key installs the kernel refused (the connection was closed).",
+      "hyper_derp_ktls_install_errors_total",
+      help: "Kernel TLS key installs the kernel refused (the connection was closed).",
       tls.kernelInstallErrors)
     writer.family(
       "hyper_derp_tls_close_notify_received_total", type: .counter,
@@ -38,10 +42,12 @@ extension MetricsExposition {
         PrometheusSample([("path", "userspace")], .integer(tls.userspaceCloseNotify)),
       ])
     writer.counter(
-      "hyper_derp_ktls_alerts_received_total", help: "TLS alerts other than close_notify received on kernel TLS connections.",
+      "hyper_derp_ktls_alerts_received_total",
+      help: "TLS alerts other than close_notify received on kernel TLS connections.",
       tls.kernelAlerts)
     writer.counter(
-      "hyper_derp_ktls_other_records_total", help: "Non-data TLS records (KeyUpdate, ...) received on kernel TLS connections.",
+      "hyper_derp_ktls_other_records_total",
+      help: "Non-data TLS records (KeyUpdate, ...) received on kernel TLS connections.",
       tls.kernelOtherRecords)
     writer.counter(
       "hyper_derp_tls_record_errors_total",

@@ -25,47 +25,63 @@ enum MetricsExposition {
   private static func writeCxxCompatible(_ metrics: CollectedMetrics, to writer: inout PrometheusTextWriter) {
     let totals = metrics.totals
     writer.counter(
-      "hyper_derp_recv_bytes_total", help: "Bytes read from DERP peer sockets after the handshake, frame headers included.",
+      "hyper_derp_recv_bytes_total",
+      help: "Bytes read from DERP peer sockets after the handshake, frame headers included.",
       totals.bytesReceived)
     writer.counter(
       "hyper_derp_send_bytes_total", help: "Bytes written to DERP peer sockets, frame headers included.",
       totals.bytesSent)
     writer.counter(
-      "hyper_derp_xfer_drops_total", help: "Packets dropped because the cross-worker ring to the destination's worker was full.",
+      "hyper_derp_xfer_drops_total",
+      help: "Packets dropped because the cross-worker ring to the destination's worker was full.",
       totals.dropped(.xferRingFull))
     writer.counter(
-      "hyper_derp_slab_exhausts_total", help: "Packets dropped because the worker's packet memory (pool and heap fallback) was used up.",
+      "hyper_derp_slab_exhausts_total",
+      help: "Packets dropped because the worker's packet memory (pool and heap fallback) was used up.",
       totals.dropped(.noMemory))
     writer.counter(
-      "hyper_derp_send_drops_total", help: "Packets dropped because the destination's socket failed or timed out with packets queued.",
+      "hyper_derp_send_drops_total",
+      help: "Packets dropped because the destination's socket failed or timed out with packets queued.",
       totals.dropped(.writeError))
     writer.counter(
-      "hyper_derp_recv_enobufs_total", help: "Multishot receives that ran out of provided buffers (ENOBUFS) and were re-armed.",
+      "hyper_derp_recv_enobufs_total",
+      help: "Multishot receives that ran out of provided buffers (ENOBUFS) and were re-armed.",
       totals.recvBufferExhaustions)
-    writer.gauge("hyper_derp_peers_active", help: "Registered DERP peers (connections past the handshake).", .integer(metrics.peersActive))
+    writer.gauge(
+      "hyper_derp_peers_active", help: "Registered DERP peers (connections past the handshake).",
+      .integer(metrics.peersActive))
     writer.gauge("hyper_derp_workers", help: "Data-plane worker threads.", .integer(UInt64(metrics.workers.count)))
     writer.counter(
-      "hyper_derp_frame_pool_misses_total", help: "Packet buffers taken from the heap because the worker's pool was empty.",
+      "hyper_derp_frame_pool_misses_total",
+      help: "Packet buffers taken from the heap because the worker's pool was empty.",
       totals.poolFallbacks)
   }
 
   /// derper's packet counters (derp_packets_received, derp_packets_dropped…), Prometheus-style.
   private static func writeTraffic(_ totals: RelayStatsSnapshot, to writer: inout PrometheusTextWriter) {
     writer.family(
-      "hyper_derp_recv_packets_total", type: .counter, help: "SendPacket frames read from clients, by packet kind (derp_packets_received_kind).",
+      "hyper_derp_recv_packets_total", type: .counter,
+      help: "SendPacket frames read from clients, by packet kind (derp_packets_received_kind).",
       samples: [
         PrometheusSample([("kind", PacketKind.disco.label)], .integer(totals.packetsReceivedDisco)),
         PrometheusSample([("kind", PacketKind.other.label)], .integer(totals.packetsReceivedOther)),
       ])
-    writer.counter("hyper_derp_send_packets_total", help: "RecvPacket frames written to clients (derp_packets_sent).", totals.packetsSent)
+    writer.counter(
+      "hyper_derp_send_packets_total", help: "RecvPacket frames written to clients (derp_packets_sent).",
+      totals.packetsSent)
     writer.family(
-      "hyper_derp_packets_dropped_total", type: .counter, help: "Packets not delivered, by reason and packet kind (derp_packets_dropped).",
+      "hyper_derp_packets_dropped_total", type: .counter,
+      help: "Packets not delivered, by reason and packet kind (derp_packets_dropped).",
       samples: dropSamples(totals.packetsDropped))
     writer.family(
-      "hyper_derp_bytes_dropped_total", type: .counter, help: "Payload bytes of the packets not delivered, by reason and packet kind (derp_bytes_dropped).",
+      "hyper_derp_bytes_dropped_total", type: .counter,
+      help: "Payload bytes of the packets not delivered, by reason and packet kind (derp_bytes_dropped).",
       samples: dropSamples(totals.bytesDropped))
-    writer.counter("hyper_derp_xfer_packets_total", help: "Packets handed to another worker through the cross-worker rings.", totals.xferPackets)
-    writer.counter("hyper_derp_send_calls_total", help: "Send operations submitted to the kernel for DERP peers.", totals.sendCalls)
+    writer.counter(
+      "hyper_derp_xfer_packets_total", help: "Packets handed to another worker through the cross-worker rings.",
+      totals.xferPackets)
+    writer.counter(
+      "hyper_derp_send_calls_total", help: "Send operations submitted to the kernel for DERP peers.", totals.sendCalls)
   }
 
   /// Every reason × kind pair, zeros included, so dashboards see the series before the first drop.
@@ -74,47 +90,65 @@ enum MetricsExposition {
     for reason in DropReason.allCases {
       for kind in PacketKind.allCases {
         samples.append(
-          PrometheusSample([("reason", reason.label), ("kind", kind.label)], .integer(matrix[reason.rawValue][kind.rawValue])))
+          PrometheusSample(
+            [("reason", reason.label), ("kind", kind.label)], .integer(matrix[reason.rawValue][kind.rawValue])))
       }
     }
     return samples
   }
 
   private static func writeConnections(_ totals: RelayStatsSnapshot, to writer: inout PrometheusTextWriter) {
-    writer.counter("hyper_derp_accepts_total", help: "TCP connections accepted on the DERP port (derp_accepts).", totals.accepts)
     writer.counter(
-      "hyper_derp_accept_rate_limited_total", help: "Connections closed right after accept because max_accept_rate was exceeded.",
+      "hyper_derp_accepts_total", help: "TCP connections accepted on the DERP port (derp_accepts).", totals.accepts)
+    writer.counter(
+      "hyper_derp_accept_rate_limited_total",
+      help: "Connections closed right after accept because max_accept_rate was exceeded.",
       totals.acceptRateRejections)
-    writer.counter("hyper_derp_accept_errors_total", help: "accept(2) failures other than rate limiting (EMFILE, ENFILE, ENOMEM...).", totals.acceptErrors)
+    writer.counter(
+      "hyper_derp_accept_errors_total",
+      help: "accept(2) failures other than rate limiting (EMFILE, ENFILE, ENOMEM...).", totals.acceptErrors)
     writer.gauge(
-      "hyper_derp_connections", help: "Open sockets on the DERP port, in setup or registered (derp_current_connections).",
+      "hyper_derp_connections",
+      help: "Open sockets on the DERP port, in setup or registered (derp_current_connections).",
       .integer(totals.currentConnections))
     writer.family(
-      "hyper_derp_connections_by_transport", type: .gauge, help: "Open DERP connections by how their bytes are carried: plain TCP, userspace TLS or kernel TLS.",
+      "hyper_derp_connections_by_transport", type: .gauge,
+      help: "Open DERP connections by how their bytes are carried: plain TCP, userspace TLS or kernel TLS.",
       samples: TransportMode.allCases.map {
         PrometheusSample([("transport", $0.label)], .integer(totals.currentConnectionsByTransport[$0.rawValue]))
       })
     writer.gauge(
-      "hyper_derp_home_connections", help: "Registered peers that sent NotePreferred(true) (derp_current_home_connections).",
+      "hyper_derp_home_connections",
+      help: "Registered peers that sent NotePreferred(true) (derp_current_home_connections).",
       .integer(totals.currentHomeConnections))
-    writer.gauge("hyper_derp_dup_client_keys", help: "Keys with more than one connection (derp_current_dup_client_keys).", .integer(totals.currentDupClientKeys))
     writer.gauge(
-      "hyper_derp_dup_client_connections", help: "Connections whose key has more than one connection (derp_current_dup_client_conns).",
+      "hyper_derp_dup_client_keys", help: "Keys with more than one connection (derp_current_dup_client_keys).",
+      .integer(totals.currentDupClientKeys))
+    writer.gauge(
+      "hyper_derp_dup_client_connections",
+      help: "Connections whose key has more than one connection (derp_current_dup_client_conns).",
       .integer(totals.currentDupClientConns))
     writer.counter(
-      "hyper_derp_dup_client_connections_total", help: "Connections that joined a key already connected (derp_total_dup_client_conns).",
+      "hyper_derp_dup_client_connections_total",
+      help: "Connections that joined a key already connected (derp_total_dup_client_conns).",
       totals.totalDupClientConns)
-    writer.gauge("hyper_derp_watchers", help: "Connections subscribed to peer presence with WatchConns (derp_watchers).", .integer(totals.watchers))
+    writer.gauge(
+      "hyper_derp_watchers", help: "Connections subscribed to peer presence with WatchConns (derp_watchers).",
+      .integer(totals.watchers))
     writer.family(
-      "hyper_derp_handshake_failures_total", type: .counter, help: "Accepted connections that never became DERP peers, by reason.",
+      "hyper_derp_handshake_failures_total", type: .counter,
+      help: "Accepted connections that never became DERP peers, by reason.",
       samples: HandshakeFailure.allCases.map {
         PrometheusSample([("reason", $0.label)], .integer(totals.handshakeFailures[$0.rawValue]))
       })
     writer.counter(
-      "hyper_derp_write_timeouts_total", help: "Connections closed because a send made no progress within the write timeout (derp_sclient_write_timeouts).",
+      "hyper_derp_write_timeouts_total",
+      help:
+        "Connections closed because a send made no progress within the write timeout (derp_sclient_write_timeouts).",
       totals.writeTimeouts)
     writer.counter(
-      "hyper_derp_protocol_errors_total", help: "Connections closed for a protocol violation (bad or oversized frame, mesh-only frame).",
+      "hyper_derp_protocol_errors_total",
+      help: "Connections closed for a protocol violation (bad or oversized frame, mesh-only frame).",
       totals.protocolErrors)
   }
 
@@ -133,9 +167,12 @@ enum MetricsExposition {
       help: "Control frames (Pong, PeerGone, KeepAlive...) not sent because the connection's control queue was full.",
       totals.controlFramesDropped)
     writer.counter("hyper_derp_keepalives_sent_total", help: "KeepAlive frames sent.", totals.keepAlivesSent)
-    writer.counter("hyper_derp_unknown_frames_total", help: "Frames of unknown type skipped (derp_unknown_frames).", totals.unknownFrames)
     writer.counter(
-      "hyper_derp_rate_limit_pauses_total", help: "Times a peer's reading was paused by peer_rate_limit (packets are delayed, never dropped).",
+      "hyper_derp_unknown_frames_total", help: "Frames of unknown type skipped (derp_unknown_frames).",
+      totals.unknownFrames)
+    writer.counter(
+      "hyper_derp_rate_limit_pauses_total",
+      help: "Times a peer's reading was paused by peer_rate_limit (packets are delayed, never dropped).",
       totals.rateLimitPauses)
   }
 
@@ -151,10 +188,12 @@ enum MetricsExposition {
         "hyper_derp_worker_send_bytes_total", type: .counter, help: "Bytes written to DERP peer sockets, per worker.",
         samples: perWorker(\.bytesSent))
       writer.family(
-        "hyper_derp_worker_recv_packets_total", type: .counter, help: "SendPacket frames read from clients, per worker.",
+        "hyper_derp_worker_recv_packets_total", type: .counter,
+        help: "SendPacket frames read from clients, per worker.",
         samples: perWorker(\.packetsReceived))
       writer.family(
-        "hyper_derp_worker_send_packets_total", type: .counter, help: "RecvPacket frames written to clients, per worker.",
+        "hyper_derp_worker_send_packets_total", type: .counter,
+        help: "RecvPacket frames written to clients, per worker.",
         samples: perWorker(\.packetsSent))
       writer.family(
         "hyper_derp_worker_packets_dropped_total", type: .counter,
@@ -163,21 +202,29 @@ enum MetricsExposition {
     }
     writer.family(
       "hyper_derp_worker_connections", type: .gauge, help: "Open DERP connections owned by each worker.",
-      samples: metrics.workers.map { PrometheusSample([("worker", String($0.index))], .integer(UInt64($0.connections))) })
+      samples: metrics.workers.map {
+        PrometheusSample([("worker", String($0.index))], .integer(UInt64($0.connections)))
+      })
     writer.family(
       "hyper_derp_worker_peers", type: .gauge, help: "Registered DERP peers owned by each worker.",
       samples: metrics.workers.map { PrometheusSample([("worker", String($0.index))], .integer(UInt64($0.peers))) })
     writer.family(
       "hyper_derp_worker_pool_in_use_bytes", type: .gauge, help: "Packet-buffer pool memory in use, per worker.",
-      samples: metrics.workers.map { PrometheusSample([("worker", String($0.index))], .integer(UInt64($0.poolBytesInUse))) })
+      samples: metrics.workers.map {
+        PrometheusSample([("worker", String($0.index))], .integer(UInt64($0.poolBytesInUse)))
+      })
   }
 
   private static func writeServer(_ server: MetricsServerCounters, to writer: inout PrometheusTextWriter) {
     writer.family(
-      "hyper_derp_metrics_http_responses_total", type: .counter, help: "Responses of this metrics server, by HTTP status code.",
-      samples: HTTPStatus.allCases.map { PrometheusSample([("code", String($0.rawValue))], .integer(server.responses[$0] ?? 0)) })
+      "hyper_derp_metrics_http_responses_total", type: .counter,
+      help: "Responses of this metrics server, by HTTP status code.",
+      samples: HTTPStatus.allCases.map {
+        PrometheusSample([("code", String($0.rawValue))], .integer(server.responses[$0] ?? 0))
+      })
     writer.counter(
-      "hyper_derp_metrics_connections_rejected_total", help: "Metrics connections closed at once because the connection cap was reached.",
+      "hyper_derp_metrics_connections_rejected_total",
+      help: "Metrics connections closed at once because the connection cap was reached.",
       server.connectionsRejected)
   }
 
@@ -186,11 +233,16 @@ enum MetricsExposition {
     writer.family(
       "process_cpu_seconds_total", type: .counter, help: "Total user and system CPU time spent in seconds.",
       samples: [PrometheusSample([], .double(process.cpuSeconds))])
-    writer.gauge("process_open_fds", help: "Number of open file descriptors.", .integer(UInt64(process.openFileDescriptors)))
-    writer.gauge("process_max_fds", help: "Maximum number of open file descriptors.", .integer(process.maxFileDescriptors))
-    writer.gauge("process_resident_memory_bytes", help: "Resident memory size in bytes.", .integer(process.residentMemoryBytes))
-    writer.gauge("process_virtual_memory_bytes", help: "Virtual memory size in bytes.", .integer(process.virtualMemoryBytes))
     writer.gauge(
-      "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", .double(process.startTimeSeconds))
+      "process_open_fds", help: "Number of open file descriptors.", .integer(UInt64(process.openFileDescriptors)))
+    writer.gauge(
+      "process_max_fds", help: "Maximum number of open file descriptors.", .integer(process.maxFileDescriptors))
+    writer.gauge(
+      "process_resident_memory_bytes", help: "Resident memory size in bytes.", .integer(process.residentMemoryBytes))
+    writer.gauge(
+      "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", .integer(process.virtualMemoryBytes))
+    writer.gauge(
+      "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.",
+      .double(process.startTimeSeconds))
   }
 }

@@ -1,6 +1,6 @@
 // Small whole-file reads for /proc, without Foundation. Metrics thread only.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
 
 enum ProcFile {

@@ -1,7 +1,7 @@
 // The standard Prometheus process metrics (the names client_golang and
 // prometheus_client use), read from /proc/self at scrape time.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
 
 struct ProcessMetrics: Equatable {

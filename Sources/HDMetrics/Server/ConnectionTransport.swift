@@ -1,9 +1,10 @@
+import CTLS
+
 // Reads and writes of one metrics connection, plain or TLS, always
 // non-blocking: the loop waits in poll(2) for whatever the transport wants.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
-import CTLS
 
 enum TransportResult: Equatable {
   case transferred(Int)

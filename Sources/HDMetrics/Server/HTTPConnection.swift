@@ -36,7 +36,9 @@ final class HTTPConnection {
   /// Status of every response sent, for the server's own request counters.
   private let onResponse: (HTTPStatus) -> Void
 
-  init(transport: ConnectionTransport, limits: ConnectionLimits, now: UInt64, onResponse: @escaping (HTTPStatus) -> Void) {
+  init(
+    transport: ConnectionTransport, limits: ConnectionLimits, now: UInt64, onResponse: @escaping (HTTPStatus) -> Void
+  ) {
     self.transport = transport
     self.limits = limits
     self.onResponse = onResponse

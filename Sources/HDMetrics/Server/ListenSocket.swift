@@ -1,7 +1,7 @@
 // Non-blocking listening sockets for the metrics server: one per configured
 // bind address, or one dual-stack socket on `::` when none is configured.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
 
 struct ListenSocket {
@@ -59,7 +59,8 @@ struct ListenSocket {
     } else {
       throw MetricsServerError("metrics.bind: '\(address)' is not an IP address literal")
     }
-    let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = socket(
+      family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw .system("metrics socket(\(address))", errno: errno) }
     var one: Int32 = 1
     var zero: Int32 = 0

@@ -1,3 +1,7 @@
+import HDConfig
+import HDRelay
+import Synchronization
+
 // The metrics/health/debug HTTP(S) server the daemon starts next to the relay.
 //
 //   let server = try MetricsServer(config: config, source: relay, build: BuildInfo(version: v), logger: log)
@@ -6,11 +10,8 @@
 //   server.setDraining(true)  // shutdown began: /health 503 "draining"
 //   server.stop()             // joins the thread, closes every socket
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
-import HDConfig
-import HDRelay
-import Synchronization
 
 public final class MetricsServer: Sendable {
   /// The metrics block of the configuration this server was made from.
@@ -48,7 +49,9 @@ public final class MetricsServer: Sendable {
       config: config, source: source, build: build, logger: logger, settings: MetricsServerLoop.Settings())
   }
 
-  init(config: Config, source: any MetricsSource, build: BuildInfo, logger: Logger, settings: MetricsServerLoop.Settings)
+  init(
+    config: Config, source: any MetricsSource, build: BuildInfo, logger: Logger, settings: MetricsServerLoop.Settings
+  )
     throws(MetricsServerError)
   {
     self.config = config.metrics
@@ -123,10 +126,12 @@ public final class MetricsServer: Sendable {
   /// Stops serving: wakes the thread and waits until it has closed every socket.
   /// Safe to call more than once and before `start()`.
   public func stop() {
-    guard let server = running.withLock({ state -> RunningServer? in
-      defer { state = nil }
-      return state
-    }) else { return }
+    guard
+      let server = running.withLock({ state -> RunningServer? in
+        defer { state = nil }
+        return state
+      })
+    else { return }
     stopRequested.flag.store(true, ordering: .releasing)
     // Closing the write end wakes the loop's poll (POLLHUP on the read end).
     close(server.wakeFD)
@@ -160,10 +165,12 @@ public final class MetricsServer: Sendable {
 
   private func render(_ route: MetricsRoute, counters: MetricsServerCounters) -> HTTPResponse {
     if route == .debugPeers { return DebugReports.peers(source.peersSnapshot()) }
-    let metrics = CollectedMetrics.collect(from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting)
+    let metrics = CollectedMetrics.collect(
+      from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting)
     switch route {
     case .metrics:
-      return HTTPResponse(status: .ok, contentType: prometheusContentType, body: Array(MetricsExposition.render(metrics).utf8))
+      return HTTPResponse(
+        status: .ok, contentType: prometheusContentType, body: Array(MetricsExposition.render(metrics).utf8))
     case .health:
       let startSeconds = metrics.process?.startTimeSeconds ?? Double(startedAtSeconds.load(ordering: .relaxed))
       let uptime = max(0, Int(WallClock.nowSeconds() - startSeconds))

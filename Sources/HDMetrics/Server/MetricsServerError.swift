@@ -1,6 +1,6 @@
 // Errors from starting the metrics server; once running it never throws.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
 
 public struct MetricsServerError: Error, CustomStringConvertible, Sendable {

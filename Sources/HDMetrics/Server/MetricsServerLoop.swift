@@ -3,7 +3,7 @@
 // Scrapes are rendered here too, so a slow client or an expensive scrape can
 // only ever delay other metrics clients, never a data-plane worker.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
 
 final class MetricsServerLoop {
@@ -25,7 +25,10 @@ final class MetricsServerLoop {
   /// Set by the owner before `run()`; captures the router.
   var handler: RequestHandler = { _ in .text(.internalServerError, "no handler") }
 
-  init(listeners: [ListenSocket], wakeFD: Int32, tls: MetricsTLSContext?, settings: Settings, shouldStop: @escaping () -> Bool) {
+  init(
+    listeners: [ListenSocket], wakeFD: Int32, tls: MetricsTLSContext?, settings: Settings,
+    shouldStop: @escaping () -> Bool
+  ) {
     self.listeners = listeners
     self.wakeFD = wakeFD
     self.tls = tls
@@ -99,7 +102,8 @@ final class MetricsServerLoop {
         continue
       }
       counters.connectionsAccepted += 1
-      let connection = HTTPConnection(transport: transport, limits: settings.limits, now: now) { [unowned self] status in
+      let connection = HTTPConnection(transport: transport, limits: settings.limits, now: now) {
+        [unowned self] status in
         self.counters.responses[status, default: 0] += 1
       }
       connections.append(connection)

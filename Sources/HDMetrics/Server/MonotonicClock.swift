@@ -1,7 +1,7 @@
 // Deadlines for connections use CLOCK_MONOTONIC so wall-clock steps don't
 // expire or prolong them.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
 
 enum MonotonicClock {

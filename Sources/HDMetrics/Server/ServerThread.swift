@@ -1,7 +1,7 @@
 // A plain pthread for the metrics server loop: it must not share the Swift
 // concurrency pool or any data-plane thread, and it blocks in poll(2).
 #if canImport(Glibc)
-@preconcurrency import Glibc
+  @preconcurrency import Glibc
 #endif
 
 /// Moves the loop body into the new thread.
@@ -14,10 +14,12 @@ enum ServerThread {
   /// Starts `body` on a new thread named `name` (visible in `ps -L`; cut to 15 bytes).
   static func start(name: String, _ body: @escaping () -> Void) throws(MetricsServerError) -> pthread_t {
     let threadName = String(name.utf8.prefix(15))!
-    let box = Unmanaged.passRetained(ThreadBody({
-      nameCurrentThread(threadName)
-      body()
-    })).toOpaque()
+    let box = Unmanaged.passRetained(
+      ThreadBody({
+        nameCurrentThread(threadName)
+        body()
+      })
+    ).toOpaque()
     var thread = pthread_t()
     let rc = pthread_create(
       &thread, nil,
