@@ -84,7 +84,7 @@ public enum ConfigSchema {
       read: { .optional($0.keyFile) }, write: { $0.keyFile = $1.optionalStringValue }),
     ConfigKeySpec(
       "stun_port", flag: "--stun-port", type: .integer(0...65535), defaultDescription: "0",
-      rangeDescription: "0–65535", lineage: .new, implemented: false,
+      rangeDescription: "0–65535", lineage: .new,
       doc: "UDP STUN binding responder (RFC 5389); production should enable it (3478). 0 = off.",
       read: { .integer(Int64($0.stunPort)) }, write: { $0.stunPort = Int($1.integerValue) }),
     ConfigKeySpec(

@@ -1,7 +1,8 @@
 // What the daemon runs: the relay (with TLS on the DERP port when tls_cert and
-// tls_key are set), and the metrics server when metrics.port is set. Started
-// in this order and stopped in reverse (metrics first, so /health reports
-// "draining" while the relay flushes).
+// tls_key are set), the metrics server when metrics.port is set, and the STUN
+// responder when stun_port is set. Started in this order and stopped in
+// reverse (STUN, then metrics, so /health reports "draining" while the relay
+// flushes).
 import HDConfig
 import HDMetrics
 import HDRelay
@@ -36,6 +37,14 @@ enum DaemonServices {
       metrics?.stop()
       throw error
     }
+    let stun: STUNServer?
+    do {
+      stun = try startSTUN(context)
+    } catch {
+      metrics?.stop()
+      relay.stop(graceSeconds: 0)
+      throw error
+    }
     metrics?.setReady()
 
     context.reloader.register(
@@ -44,8 +53,31 @@ enum DaemonServices {
 
     var services: [any DaemonService] = [RelayService(relay: relay, graceSeconds: relayGraceSeconds)]
     if let metrics { services.append(MetricsService(server: metrics)) }
+    if let stun { services.append(STUNService(server: stun)) }
     return services
   }
+
+  // MARK: STUN (stun_port; added by the STUN engineer, code in Sources/HDRelay/STUN)
+
+  /// The UDP STUN binding responder on every `bind` address at `stun_port`;
+  /// nil when stun_port is 0. Throws when a socket cannot be bound.
+  static func startSTUN(_ context: DaemonStartContext) throws -> STUNServer? {
+    let log = Logger(label: "stun", sink: context.logSink)
+    guard let server = try STUNServer(config: context.config, log: { level, message in log.log(level, message) }) else {
+      return nil
+    }
+    try server.start()
+    return server
+  }
+}
+
+final class STUNService: DaemonService {
+  let server: STUNServer
+  var serviceName: String { "STUN responder" }
+
+  init(server: STUNServer) { self.server = server }
+
+  func stop() { server.stop(timeoutSeconds: 1) }
 }
 
 final class RelayService: DaemonService {

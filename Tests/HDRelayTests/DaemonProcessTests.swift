@@ -61,10 +61,10 @@ final class DaemonProcessTests: XCTestCase {
     XCTAssertEqual(first.status, 1)
     XCTAssertTrue(first.stderr.contains("workerz"), first.stderr)
 
-    let unimplemented = tree.write("stun.yaml", "port: 3340\nstun_port: 3478\n")
+    let unimplemented = tree.write("mesh.yaml", "port: 3340\nmesh:\n  peers: [\"relay2.example\"]\n")
     let second = try DaemonProcess.run(["--config", unimplemented])
     XCTAssertEqual(second.status, 1)
-    XCTAssertTrue(second.stderr.contains("stun_port"), second.stderr)
+    XCTAssertTrue(second.stderr.contains("mesh.peers"), second.stderr)
   }
 
   func testRefusesToPinToACoreThatDoesNotExist() throws {
