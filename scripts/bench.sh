@@ -5,7 +5,7 @@
 # release build. Writes bench-results/*.json and regenerates the results
 # section of docs/benchmarks.md. Budget: well under 15 minutes on 2 cores.
 #
-# Knobs (environment): BENCH_DURATION (s per throughput run, default 8),
+# Knobs (environment): BENCH_DURATION (s per throughput run, default 8), BENCH_RUNS (3),
 # BENCH_IDLE_PEERS (10000), BENCH_CONN_PEERS (2000), BENCH_OUT (bench-results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release}
 OUT=${BENCH_OUT:-bench-results}
 DURATION=${BENCH_DURATION:-8}
+RUNS=${BENCH_RUNS:-3}          # repeats of the 1-worker ladder (mean ± 95 % CI)
 WARMUP=2
 IDLE_PEERS=${BENCH_IDLE_PEERS:-10000}
 CONN_PEERS=${BENCH_CONN_PEERS:-2000}
@@ -84,8 +85,11 @@ throughput() {
     --output "$OUT/$name.json" "$@" || skip "$name" "hd-bench throughput failed"
 }
 
-goodput_of() {  # file -> integer Mbit/s
-  sed -n 's/.*"goodput_mbps": \([0-9.]*\).*/\1/p' "$1" | head -1 | cut -d. -f1
+goodput_of() {  # file -> integer Mbit/s (the mean over runs when repeated)
+  local v
+  v=$(sed -n 's/.*"goodput_mbps_mean": \([0-9.]*\).*/\1/p' "$1" | head -1)
+  [ -n "$v" ] || v=$(sed -n 's/.*"goodput_mbps": \([0-9.]*\).*/\1/p' "$1" | head -1)
+  echo "${v%%.*}"
 }
 
 # --- 1. Loopback ceiling -----------------------------------------------------
@@ -108,9 +112,9 @@ fi
 
 # --- 2. Plain TCP, 1 worker: unpaced + rate ladder, latency, connection rate ---
 if start_relay 0 --workers 1; then
-  throughput tcp-1w-unpaced "hyper-derp 1w" 1 --rate-mbps 0
+  throughput tcp-1w-unpaced "hyper-derp 1w" 1 --rate-mbps 0 --runs "$RUNS"
   for rate in 500 1000 2000 3000 5000; do
-    throughput "tcp-1w-rate$(printf %05d $rate)" "hyper-derp 1w" 1 --rate-mbps $rate
+    throughput "tcp-1w-rate$(printf %05d $rate)" "hyper-derp 1w" 1 --rate-mbps $rate --runs "$RUNS"
   done
   CEILING=$(goodput_of "$OUT/tcp-1w-unpaced.json" || echo 0)
   log "latency idle"

@@ -1,6 +1,6 @@
 // Ordered JSON output (field order as the C++ tool writes it), no Foundation.
 
-indirect enum JSONOut {
+indirect enum JSONOut: Sendable {
   case int(Int64)
   case uint(UInt64)
   /// A number rounded to `decimals` places.

@@ -71,6 +71,12 @@ enum ReportCommand {
     return nil
   }
 
+  /// `mean ± ci95 (n)` when the run was repeated, else the single value.
+  static func withCI(_ f: Fields, _ name: String) -> String {
+    guard let runs = field(f, "runs"), case .number(let n) = runs else { return text(field(f, name)) }
+    return "\(text(field(f, name + "_mean"))) ± \(text(field(f, name + "_ci95"))) (n=\(n))"
+  }
+
   static func microseconds(_ v: JSONValue?) -> String {
     guard let ns = double(v) else { return "—" }
     return JSONOut.format(ns / 1000, decimals: 0)
@@ -96,8 +102,8 @@ enum ReportCommand {
         let rate = double(field(f, "rate_mbps")) ?? 0
         let rss = double(field(f, "relay_rss_bytes")).map { JSONOut.format($0 / 1e6, decimals: 0) } ?? "—"
         out += "| \(name) | \(text(field(f, "relay"))) | \(rate == 0 ? "unpaced" : JSONOut.format(rate, decimals: 0)) | "
-          + "\(text(field(f, "goodput_mbps"))) | \(text(field(f, "throughput_mbps"))) | \(text(field(f, "message_loss_pct"))) | "
-          + "\(text(field(f, "send_errors"))) | \(text(field(f, "relay_cpu_sec_per_gb"))) | "
+          + "\(withCI(f, "goodput_mbps")) | \(withCI(f, "throughput_mbps")) | \(withCI(f, "message_loss_pct")) | "
+          + "\(text(field(f, "send_errors"))) | \(withCI(f, "relay_cpu_sec_per_gb")) | "
           + "\(text(field(f, "relay_cpu_us_per_msg"))) / \(text(field(f, "relay_cpu_us_per_sent_msg"))) | "
           + "\(text(field(f, "generator_cpu_us_per_msg"))) / \(text(field(f, "generator_cpu_us_per_sent_msg"))) | \(rss) |\n"
       }

@@ -5,18 +5,24 @@ import Synchronization
 
 enum ThroughputCommand {
   static let valueOptions: Set<String> = ["host", "port", "peers", "pairs", "msg-size", "rate-mbps", "duration", "warmup",
-                                          "drain", "batch", "relay-pid", "output", "label", "count"]
+                                          "drain", "batch", "relay-pid", "output", "label", "count", "runs"]
   static let flagOptions: Set<String> = ["tls", "json"]
 
   static let usage = """
     hd-bench throughput [--host H] [--port P] [--peers N] [--pairs K] [--msg-size B] [--rate-mbps R|0]
                         [--duration S] [--warmup S] [--drain S] [--batch F] [--count M] [--tls]
-                        [--relay-pid PID] [--label NAME] [--json] [--output FILE]
+                        [--relay-pid PID] [--runs N] [--label NAME] [--json] [--output FILE]
       Peers 2i send to 2i+1. --rate-mbps is the aggregate offered packet rate (0 = unpaced).
       --count M stops each sender after M messages (exact known traffic).
+      --runs N repeats the run with fresh peers; JSON adds mean, SD, 95 % CI and CV over the runs.
     """
 
   static func parse(_ args: [String]) throws(BenchError) -> (ThroughputConfig, UInt64?, Bool, String?) {
+    let (c, count, json, output, _) = try parseWithRuns(args)
+    return (c, count, json, output)
+  }
+
+  static func parseWithRuns(_ args: [String]) throws(BenchError) -> (ThroughputConfig, UInt64?, Bool, String?, Int) {
     let a = try Arguments(args, valueOptions: valueOptions, flagOptions: flagOptions)
     var c = ThroughputConfig()
     c.host = a.string("host", c.host)
@@ -34,14 +40,61 @@ enum ThroughputCommand {
     c.relayPID = try a.optionalInt("relay-pid", range: 1...Int(Int32.max)).map(Int32.init)
     c.label = a.string("label", "")
     let count = try a.optionalInt("count", range: 1...Int.max).map(UInt64.init)
-    return (c, count, a.flag("json") || a.values["output"] != nil, a.values["output"])
+    let runs = try a.int("runs", 1, range: 1...100)
+    return (c, count, a.flag("json") || a.values["output"] != nil, a.values["output"], runs)
   }
 
   static func run(_ args: [String]) throws(BenchError) {
-    let (config, count, json, output) = try parse(args)
-    let result = try measure(config, messagesPerSender: count)
-    printSummary(result)
-    if json { try Output.emit(toJSON(result), path: output) }
+    let (config, count, json, output, runs) = try parseWithRuns(args)
+    var results: [ThroughputResult] = []
+    for run in 0..<runs {
+      if runs > 1 { Output.log("run \(run + 1)/\(runs)") }
+      let result = try measure(config, messagesPerSender: count)
+      printSummary(result)
+      results.append(result)
+      // Let the relay settle (closed peers, drained queues) between runs.
+      if run + 1 < runs { MonoClock.sleep(seconds: 1) }
+    }
+    if json { try Output.emit(runsJSON(results), path: output) }
+  }
+
+  /// One result, or the last of several with statistics over all of them.
+  static func statsFields(_ name: String, _ values: [Double], _ decimals: Int) -> [(String, JSONOut)] {
+    let s = RunStatistics(values)
+    let out: [(String, JSONOut)] = [
+      (name + "_mean", JSONOut.number(s.mean, decimals: decimals)),
+      (name + "_sd", JSONOut.number(s.standardDeviation, decimals: decimals)),
+      (name + "_ci95", JSONOut.number(s.confidence95, decimals: decimals)),
+      (name + "_cv_pct", JSONOut.number(s.coefficientOfVariationPercent, decimals: 2)),
+    ]
+    return out
+  }
+
+  static func runsJSON(_ results: [ThroughputResult]) -> JSONOut {
+    let last: JSONOut = toJSON(results[results.count - 1])
+    guard results.count > 1 else { return last }
+    var fields: [(String, JSONOut)]
+    switch last {
+    case .object(let f): fields = f
+    default: return last
+    }
+    var extra: [(String, JSONOut)] = [("runs", .int(Int64(results.count)))]
+    extra += statsFields("goodput_mbps", results.map { $0.goodputMbps }, 1)
+    extra += statsFields("throughput_mbps", results.map { $0.drainInclusiveMbps }, 1)
+    extra += statsFields("message_loss_pct", results.map { $0.lossPercent }, 4)
+    let perGB = results.compactMap { $0.relayCPUSecondsPerGB }
+    if perGB.count == results.count { extra += statsFields("relay_cpu_sec_per_gb", perGB, 3) }
+    extra += statsFields("generator_cpu_us_per_sent_msg", results.map { $0.generatorCPUMicrosecondsPerSentMessage }, 3)
+    extra.append(("per_run", .array(results.map { (r: ThroughputResult) -> JSONOut in
+      JSONOut.object([("goodput_mbps", .num(r.goodputMbps, 1)), ("throughput_mbps", .num(r.drainInclusiveMbps, 1)),
+               ("messages_sent", .uint(r.sent)), ("messages_recv", .uint(r.received)),
+               ("message_loss_pct", .num(r.lossPercent, 4)), ("send_errors", .uint(r.sendErrors)),
+               ("relay_cpu_sec_per_gb", .opt(r.relayCPUSecondsPerGB, 3))])
+    })))
+    // Statistics go right after the per-run identity fields, before per_pair.
+    let insertAt = fields.firstIndex(where: { $0.0 == "per_pair" }) ?? fields.count
+    fields.insert(contentsOf: extra, at: insertAt)
+    return .object(fields)
   }
 
   /// Connects, runs and closes; the reusable core (tests and the latency

@@ -83,3 +83,16 @@ final class StreamCounterTests: XCTestCase {
     XCTAssertTrue(json)
   }
 }
+
+final class RunStatisticsTests: XCTestCase {
+  func testMeanSDAndStudentInterval() {
+    let s = RunStatistics([10, 12, 14])
+    XCTAssertEqual(s.mean, 12, accuracy: 1e-9)
+    XCTAssertEqual(s.standardDeviation, 2, accuracy: 1e-9)
+    // t(0.975, 2) = 4.303; 4.303 × 2 / √3 = 4.9687
+    XCTAssertEqual(s.confidence95, 4.9687, accuracy: 1e-3)
+    XCTAssertEqual(s.coefficientOfVariationPercent, 16.667, accuracy: 1e-2)
+    XCTAssertEqual(RunStatistics([5]).confidence95, 0)
+    XCTAssertEqual(RunStatistics.tCritical95(degreesOfFreedom: 100), 1.96)
+  }
+}
