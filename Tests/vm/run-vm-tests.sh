@@ -21,19 +21,50 @@ bash "$TOOLS/setup.sh" > /tmp/ktls-vm-setup.log 2>&1 || { cat /tmp/ktls-vm-setup
 # Release build of the checker (a no-op when `make test` already built release).
 # SCRATCH_PATH: build elsewhere than .build (parallel work on one tree).
 BUILD=(-c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"})
-if ! (cd "$REPO" && $SWIFT build "${BUILD[@]}" --product hd-tls-check > /tmp/hd-tls-check-build.log 2>&1); then
-  grep -E "error" /tmp/hd-tls-check-build.log | sort -u | head -20 >&2
-  echo "vm tests: FAIL (release build of hd-tls-check)" >&2
-  exit 1
-fi
-BIN=$(cd "$REPO" && $SWIFT build "${BUILD[@]}" --show-bin-path)/hd-tls-check
-[ -x "$BIN" ] || { echo "vm tests: $BIN missing" >&2; exit 1; }
+for product in hd-tls-check hyper-derp; do
+  if ! (cd "$REPO" && $SWIFT build "${BUILD[@]}" --product $product > /tmp/$product-build.log 2>&1); then
+    grep -E "error" /tmp/$product-build.log | sort -u | head -20 >&2
+    echo "vm tests: FAIL (release build of $product)" >&2
+    exit 1
+  fi
+done
+BINDIR=$(cd "$REPO" && $SWIFT build "${BUILD[@]}" --show-bin-path)
+BIN=$BINDIR/hd-tls-check
+DAEMON=$BINDIR/hyper-derp
+[ -x "$BIN" ] && [ -x "$DAEMON" ] || { echo "vm tests: binaries missing in $BINDIR" >&2; exit 1; }
 
 PAYLOAD=$(mktemp -d)
 trap 'rm -rf "$PAYLOAD"' EXIT
-cp "$BIN" "$PAYLOAD/"
+cp "$BIN" "$DAEMON" "$PAYLOAD/"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -subj /CN=localhost -keyout "$PAYLOAD/key.pem" -out "$PAYLOAD/cert.pem" 2>/dev/null
+cat > "$PAYLOAD/ktls-required.yaml" <<YAML
+port: 3443
+bind: [127.0.0.1]
+workers: 2
+tls_cert: /payload/cert.pem
+tls_key: /payload/key.pem
+ktls: required
+log_level: info
+YAML
+
+# On this host (no kernel TLS) the daemon must refuse `ktls: required`, naming the fix.
+if [ ! -e /proc/net/tls_stat ]; then
+  set +e
+  sed "s#/payload/#$PAYLOAD/#" "$PAYLOAD/ktls-required.yaml" > "$PAYLOAD/host.yaml"
+  "$DAEMON" --config "$PAYLOAD/host.yaml" > "$PAYLOAD/host-refusal.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2>/dev/null; then kill $pid; wait $pid; echo "FAIL host: ktls: required started without kernel TLS"; exit 1; fi
+  wait $pid; rc=$?
+  set -e
+  if [ $rc -ne 0 ] && grep -q "modprobe tls" "$PAYLOAD/host-refusal.log" && grep -q "modules-load.d" "$PAYLOAD/host-refusal.log"; then
+    echo "PASS host: ktls: required refuses to start without kernel TLS (exit $rc, names modprobe tls + /etc/modules-load.d)"
+  else
+    echo "FAIL host: expected a refusal naming the fix, got exit $rc:"; cat "$PAYLOAD/host-refusal.log"; exit 1
+  fi
+  rm -f "$PAYLOAD/host-refusal.log" "$PAYLOAD/host.yaml"
+fi
 cat > "$PAYLOAD/run.sh" <<'VM'
 #!/bin/sh
 # Inside the VM: kernel TLS first (must be used), then userspace TLS on the same kernel.
@@ -41,6 +72,14 @@ set -e
 grep -q '^tls ' /proc/modules || { echo "FAIL tls module not loaded"; exit 1; }
 echo "== ktls: required (kernel TLS)"
 ./hd-tls-check --cert cert.pem --key key.pem --ktls required --expect-kernel --workers 2
+echo "== hyper-derp daemon with ktls: required"
+./hyper-derp --config ktls-required.yaml > daemon.log 2>&1 &
+pid=$!
+for i in $(seq 100); do grep -q "TLS on the DERP port" daemon.log && break; sleep 0.1; done
+grep "TLS on the DERP port" daemon.log || { echo "FAIL daemon did not start:"; cat daemon.log; exit 1; }
+grep -q "TLS on the DERP port: kernel TLS" daemon.log || { echo "FAIL daemon not in kernel TLS mode"; exit 1; }
+./hd-tls-check --connect 3443 --expect-kernel
+kill $pid; wait $pid || true
 echo "== ktls: off (userspace TLS)"
 ./hd-tls-check --cert cert.pem --key key.pem --ktls off --workers 1
 echo "== /proc/net/tls_stat"
