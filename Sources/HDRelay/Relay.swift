@@ -39,7 +39,8 @@ public final class Relay: @unchecked Sendable {
     getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     let capacity = Int(min(max(UInt64(limit.rlim_cur), 1024), 1 << 20))
     workers = (0..<options.workerCount).map {
-      Worker(index: $0, shared: shared, pinCore: options.pinCores?[$0], connectionCapacity: capacity)
+      Worker(index: $0, shared: shared, pinCore: options.pinCores?[$0], connectionCapacity: capacity,
+             keepAliveSeconds: options.keepAliveSeconds, keepAliveJitterSeconds: options.keepAliveJitterSecondsMax)
     }
   }
 
@@ -52,7 +53,6 @@ public final class Relay: @unchecked Sendable {
     }
     do {
       try openListeners()
-      warnIfSockbufCapped()
       for w in workers { try w.start() }
     } catch {
       shared.requestStop()
@@ -74,8 +74,11 @@ public final class Relay: @unchecked Sendable {
   /// The ports listened on (one entry per bind address).
   public var boundPorts: [Int] { bound.map(\.1) }
 
-  /// Graceful stop: listeners closed, queued frames written (up to the grace
-  /// period), connections closed, workers joined. Idempotent.
+  /// Graceful stop: listeners closed, reading stopped, queued frames written
+  /// (for at most `graceSeconds`), connections closed, workers joined. Returns
+  /// within about `graceSeconds` + 1.1 s (a tick to notice, one second for
+  /// operations the kernel never completes). Idempotent; callable from any
+  /// thread except a worker's.
   public func stop(graceSeconds: Double = 5) {
     let wasRunning = state.withLock { s -> Bool in
       defer { s = .stopped }
@@ -102,7 +105,16 @@ public final class Relay: @unchecked Sendable {
   /// Changes the log level at runtime (SIGHUP).
   public func setLogLevel(_ level: LogLevel) { shared.setLogLevel(level) }
 
-  /// Sum of every worker's counters now.
+  /// Each worker's own counters (element i = worker i), not summed.
+  public func workerStatsSnapshots() -> [RelayStatsSnapshot] {
+    workers.map { w in
+      var s = RelayStatsSnapshot()
+      w.stats.accumulate(into: &s)
+      return s
+    }
+  }
+
+  /// Sum of every worker's counters now. Any thread; no lock, relaxed loads.
   public func statsSnapshot() -> RelayStatsSnapshot {
     var s = RelayStatsSnapshot()
     for w in workers { w.stats.accumulate(into: &s) }
@@ -152,6 +164,7 @@ public final class Relay: @unchecked Sendable {
       if wildcard && n == 1 && !bound.isEmpty { break }
       var boundPort = port
       do {
+        if port != 0 { try Sockets.ensurePortFree(address, port: port, dualStack: wildcard) }
         for w in 0..<workers.count {
           let (fd, p) = try Sockets.listen(on: address, port: port, dualStack: wildcard)
           listenerFDs.append(fd)
@@ -166,20 +179,6 @@ public final class Relay: @unchecked Sendable {
       bound.append((address.text, boundPort))
     }
     shared.listeners = perWorker
-  }
-
-  private func warnIfSockbufCapped() {
-    let want = options.config.sockbufBytes
-    guard want > 0 else { return }
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return }
-    defer { close(fd) }
-    Sockets.configureAccepted(fd, sockbufBytes: want)
-    // Linux doubles the value for bookkeeping; less than the request means capped.
-    let granted = Sockets.grantedSendBufferBytes(fd) / 2
-    if granted < want {
-      shared.log(.warning, "sockbuf \(want) capped by the kernel to \(granted) bytes (raise net.core.wmem_max/rmem_max)")
-    }
   }
 
   private func closeAll() {

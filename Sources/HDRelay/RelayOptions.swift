@@ -28,6 +28,10 @@ public struct RelayOptions: Sendable {
   public var tls: (any RelayTLSContext)?
   /// Log sink for setup messages and rate-limited warnings.
   public var log: RelayLogSink
+  /// KeepAlive period (derper: 60 s). Tests shorten it; production keeps the default.
+  public var keepAliveSeconds: Double = RelayDefaults.keepAliveSeconds
+  /// Upper bound of the per-connection random jitter added to each period (derper: [0, 5 s)).
+  public var keepAliveJitterSecondsMax: Double = RelayDefaults.keepAliveJitterSecondsMax
 
   public init(
     config: Config, serverKeyPair: DERPKeyPair, workerCount: Int, pinCores: [Int]? = nil,
@@ -40,4 +44,14 @@ public struct RelayOptions: Sendable {
     self.tls = tls
     self.log = log
   }
+}
+
+/// Protocol timing defaults of the data plane (derper's values).
+public enum RelayDefaults {
+  public static let keepAliveSeconds = Double(Tuning.keepAliveTicks) * tickSeconds
+  public static let keepAliveJitterSecondsMax = Double(Tuning.keepAliveJitterTicksMax) * tickSeconds
+  /// Resolution of every data-plane timer (keepalive, deadlines, rate-limit resume).
+  public static let tickSeconds = Double(Tuning.tickNanoseconds) / 1e9
+  /// Connection setup deadline from accept to registration.
+  public static let handshakeTimeoutSeconds = Double(Tuning.handshakeTimeoutTicks) * tickSeconds
 }

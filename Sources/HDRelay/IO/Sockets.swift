@@ -61,6 +61,31 @@ enum Sockets {
     return (fd, localPort(fd))
   }
 
+  /// Fails if another socket already holds `address:port`. SO_REUSEPORT would
+  /// silently share the port with another relay process (the kernel then
+  /// splits connections between them), so a bind without it is tried first.
+  static func ensurePortFree(_ address: BindAddress, port: Int, dualStack: Bool) throws(RelayError) {
+    let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw RelayError.system("socket for \(address.text)", errno: errno) }
+    defer { close(fd) }
+    _ = hd_set_int_sockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+    if address.family == AF_INET6 {
+      _ = hd_set_int_sockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, dualStack ? 0 : 1)
+    }
+    var storage = sockaddr_storage()
+    let length = fill(&storage, address: address, port: port)
+    let rc = withUnsafePointer(to: &storage) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    if rc != 0 {
+      let e = errno
+      if e == EADDRINUSE {
+        throw RelayError("\(address.text) port \(port) is already in use (another relay or program listens there)")
+      }
+      throw RelayError.system("bind \(address.text) port \(port)", errno: e)
+    }
+  }
+
   static func fill(_ storage: inout sockaddr_storage, address: BindAddress, port: Int) -> socklen_t {
     withUnsafeMutablePointer(to: &storage) { p in
       let raw = UnsafeMutableRawPointer(p)
@@ -123,12 +148,5 @@ enum Sockets {
     }
     let ip = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return family == AF_INET6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-  }
-
-  /// What the kernel granted for SO_SNDBUF (Linux reports double the request).
-  static func grantedSendBufferBytes(_ fd: Int32) -> Int {
-    var value: Int32 = 0
-    _ = hd_get_int_sockopt(fd, SOL_SOCKET, SO_SNDBUF, &value)
-    return Int(value)
   }
 }

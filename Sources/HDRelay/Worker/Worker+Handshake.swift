@@ -29,7 +29,7 @@ extension Worker {
     conn.pointee.key = key
     conn.pointee.state = .registered
     conn.pointee.registeredTick = tick
-    conn.pointee.keepAliveTick = tick + Tuning.keepAliveTicks + nextRandom() % Tuning.keepAliveJitterTicksMax
+    conn.pointee.keepAliveTick = tick + keepAliveTicks + nextRandom() % keepAliveJitterTicks
     conn.pointee.notHereTokens = Tuning.notHereBurst
     conn.pointee.notHereTick = tick
     conn.pointee.rateTokens = rateBurstBytes

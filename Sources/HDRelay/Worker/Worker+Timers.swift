@@ -15,7 +15,7 @@ extension Worker {
     if shared.stopRequested && stopPhase == 0 { beginStop() }
     if stopPhase == 1 { continueStop(now: now) }
     if tick >= nextSweepTick {
-      nextSweepTick = tick + Tuning.sweepTicks
+      nextSweepTick = tick + sweepTicks
       sweep()
     }
   }
@@ -36,7 +36,7 @@ extension Worker {
       case .registered:
         if tick >= conn.pointee.keepAliveTick {
           queueKeepAlive(slot, conn)
-          conn.pointee.keepAliveTick = tick + Tuning.keepAliveTicks + nextRandom() % Tuning.keepAliveJitterTicksMax
+          conn.pointee.keepAliveTick = tick + keepAliveTicks + nextRandom() % keepAliveJitterTicks
         }
       }
       if conn.pointee.flags.contains(.sendInFlight) && tick &- conn.pointee.sendProgressTick >= Tuning.writeTimeoutTicks {

@@ -51,6 +51,11 @@ final class Worker: @unchecked Sendable {
   /// Per-peer budget from `peer_rate_limit` (bytes/s; 0 = off) and its burst.
   let rateBytesPerSecond: Int64
   let rateBurstBytes: Int64
+  /// KeepAlive period and jitter bound in ticks (RelayOptions; 600 and 50 by default).
+  let keepAliveTicks: UInt64
+  let keepAliveJitterTicks: UInt64
+  /// Sweep period: every second, or the keepalive period when that is shorter (tests).
+  let sweepTicks: UInt64
 
   // Thread bookkeeping.
   var thread: pthread_t? = nil
@@ -70,7 +75,11 @@ final class Worker: @unchecked Sendable {
     case failed(String)
   }
 
-  init(index: Int, shared: RelayShared, pinCore: Int?, connectionCapacity: Int) {
+  init(index: Int, shared: RelayShared, pinCore: Int?, connectionCapacity: Int, keepAliveSeconds: Double,
+       keepAliveJitterSeconds: Double) {
+    keepAliveTicks = max(1, UInt64((keepAliveSeconds / RelayDefaults.tickSeconds).rounded()))
+    keepAliveJitterTicks = max(1, UInt64((keepAliveJitterSeconds / RelayDefaults.tickSeconds).rounded()))
+    sweepTicks = min(Tuning.sweepTicks, keepAliveTicks)
     self.index = index
     self.shared = shared
     self.pinCore = pinCore
@@ -152,7 +161,7 @@ final class Worker: @unchecked Sendable {
     buffers = try BufferRing(ring: ring, groupID: 0, count: Tuning.recvBufferCount, bufferBytes: Tuning.recvBufferBytes)
     memory = try PacketMemory()
     nextTickNanoseconds = monotonicNanoseconds() + UInt64(Tuning.tickNanoseconds)
-    nextSweepTick = Tuning.sweepTicks
+    nextSweepTick = sweepTicks
     armAccepts()
     armWake()
   }
