@@ -115,19 +115,15 @@ public final class STUNServer: @unchecked Sendable {
   private func openSockets() throws(RelayError) {
     var port = requestedPort
     for address in addresses {
-      do {
-        let (fd, boundPort) = try STUNSockets.open(address, port: port)
-        socketFDs.append(fd)
-        boundList.append((address.text, boundPort))
-        if port == 0 { port = boundPort }
-      } catch {
-        // All-addresses mode on a host without IPv6 still serves IPv4.
-        if wildcard && address.family == AF_INET6 && STUNSockets.isIPv6Unavailable(error) {
-          log(.info, "STUN responder: no IPv6 on this host, IPv4 only (\(error))")
-          continue
-        }
-        throw error
+      // All-addresses mode on a host without IPv6 still serves IPv4.
+      if wildcard && address.family == AF_INET6 && !STUNSockets.ipv6Available() {
+        log(.info, "STUN responder: no IPv6 on this host, IPv4 only")
+        continue
       }
+      let (fd, boundPort) = try STUNSockets.open(address, port: port)
+      socketFDs.append(fd)
+      boundList.append((address.text, boundPort))
+      if port == 0 { port = boundPort }
     }
   }
 

@@ -27,8 +27,12 @@ enum STUNSockets {
     return (fd, Sockets.localPort(fd))
   }
 
-  /// True when the kernel has no IPv6 at all (the wildcard then falls back to IPv4 only).
-  static func isIPv6Unavailable(_ error: RelayError) -> Bool {
-    error.description.contains("errno \(EAFNOSUPPORT)") || error.description.contains("errno \(EADDRNOTAVAIL)")
+  /// False when the kernel has no IPv6 at all (ipv6.disable=1 or no module):
+  /// then the all-addresses mode serves IPv4 only.
+  static func ipv6Available() -> Bool {
+    let fd = csys_udp_socket(AF_INET6)
+    guard fd >= 0 else { return fd != -EAFNOSUPPORT }
+    close(fd)
+    return true
   }
 }
