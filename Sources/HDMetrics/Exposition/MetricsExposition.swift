@@ -171,6 +171,12 @@ enum MetricsExposition {
       "hyper_derp_unknown_frames_total", help: "Frames of unknown type skipped (derp_unknown_frames).",
       totals.unknownFrames)
     writer.counter(
+      "hyper_derp_backpressure_pauses_total",
+      help:
+        "Times a sender's reading was paused because a destination it sends to (or the cross-worker ring to it) "
+        + "was congested.",
+      totals.backpressurePauses)
+    writer.counter(
       "hyper_derp_rate_limit_pauses_total",
       help: "Times a peer's reading was paused by peer_rate_limit (packets are delayed, never dropped).",
       totals.rateLimitPauses)
