@@ -38,16 +38,11 @@ public struct BuildInfo: Sendable, Equatable {
 }
 
 /// How the DERP port carries bytes (for /health).
-public struct DataPlaneTLS: Sendable, Equatable {
+struct DataPlaneTLS: Equatable {
   /// `plain`, `userspace` (userspace TLS) or `kernel` (kernel TLS).
-  public var mode: String
+  var mode: String
   /// The `ktls` setting: auto, required or off.
-  public var kernelTLSSetting: String
-
-  public init(mode: String, kernelTLSSetting: String) {
-    self.mode = mode
-    self.kernelTLSSetting = kernelTLSSetting
-  }
+  var kernelTLSSetting: String
 }
 
 /// The metrics server's own counters, kept on its thread.
