@@ -60,6 +60,7 @@ public final class STUNServer: @unchecked Sendable {
         s = .running(try Self.spawn(loop))
       } catch {
         closeAll()
+        boundList = []
         s = .stopped
         throw error
       }
