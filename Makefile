@@ -19,11 +19,8 @@ run: release
 
 # Every test: unit and loopback integration tests, generated-file drift, and
 # the kernel TLS tests inside a throw-away VM.
-test: deps
-	$(SWIFT) build
-	$(SWIFT) build -c release
-	$(SWIFT) test
-	bash Tests/vm/run-vm-tests.sh
+test:
+	bash scripts/test-all.sh
 
 # Regenerates docs/config-reference.md and completions/ from the schema.
 generate: build
