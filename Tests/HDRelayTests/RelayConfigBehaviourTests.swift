@@ -202,4 +202,10 @@ final class LockedBox<Value>: @unchecked Sendable {
     get { lock.lock(); defer { lock.unlock() }; return stored }
     set { lock.lock(); stored = newValue; lock.unlock() }
   }
+  /// Read-modify-write under the lock (`value.append` through the setter is not atomic).
+  func mutate(_ body: (inout Value) -> Void) {
+    lock.lock()
+    body(&stored)
+    lock.unlock()
+  }
 }
