@@ -85,17 +85,20 @@ final class MetricsRelayIntegrationTests: XCTestCase {
       }
     }
 
-    // Per-worker counter series add up to the totals (once the relay reports them per worker).
-    let perWorkerCounters: [(String, String)] =
-      harness.relay is any PerWorkerStatsSource
-      ? [
-        ("hyper_derp_worker_recv_bytes_total", "hyper_derp_recv_bytes_total"),
-        ("hyper_derp_worker_send_bytes_total", "hyper_derp_send_bytes_total"),
-        ("hyper_derp_worker_send_packets_total", "hyper_derp_send_packets_total"),
-      ] : []
-    for (perWorker, total) in perWorkerCounters {
-      let sum = (0..<2).compactMap { after["\(perWorker){worker=\"\($0)\"}"] }.reduce(0, +)
-      XCTAssertEqual(sum, after[total], perWorker)
+    // Per-worker counter series add up to the totals.
+    for (perWorker, total) in [
+      ("hyper_derp_worker_recv_bytes_total", "hyper_derp_recv_bytes_total"),
+      ("hyper_derp_worker_send_bytes_total", "hyper_derp_send_bytes_total"),
+      ("hyper_derp_worker_recv_packets_total", "hyper_derp_recv_packets_total{kind=\"other\"}"),
+      ("hyper_derp_worker_send_packets_total", "hyper_derp_send_packets_total"),
+    ] {
+      let values = (0..<2).compactMap { after["\(perWorker){worker=\"\($0)\"}"] }
+      XCTAssertEqual(values.count, 2, perWorker)
+      var expected = after[total] ?? -1
+      if perWorker == "hyper_derp_worker_recv_packets_total" {
+        expected += after["hyper_derp_recv_packets_total{kind=\"disco\"}"] ?? 0
+      }
+      XCTAssertEqual(values.reduce(0, +), expected, perWorker)
     }
     let peersPerWorker = (0..<2).compactMap { after["hyper_derp_worker_peers{worker=\"\($0)\"}"] }.reduce(0, +)
     XCTAssertEqual(peersPerWorker, 2)
@@ -109,6 +112,15 @@ final class MetricsRelayIntegrationTests: XCTestCase {
     XCTAssertEqual(health["workers"] as? Int, 2)
     XCTAssertGreaterThanOrEqual(
       Double(health["recv_bytes"] as? Int ?? -1), after["hyper_derp_recv_bytes_total"] ?? .infinity)
+
+    // /debug/workers carries each worker's counters, adding up to the totals.
+    let workers = try XCTUnwrap(
+      (JSONSerialization.jsonObject(with: Data(try httpGet(port: harness.metricsPort, path: "/debug/workers").body))
+        as? [String: Any])?["workers"] as? [[String: Any]])
+    XCTAssertEqual(workers.count, 2)
+    XCTAssertEqual(workers.compactMap { $0["peers"] as? Int }.reduce(0, +), 2)
+    XCTAssertGreaterThanOrEqual(
+      Double(workers.compactMap { $0["recv_bytes"] as? Int }.reduce(0, +)), after["hyper_derp_recv_bytes_total"] ?? .infinity)
 
     // /debug/peers lists both keys on the workers the relay chose.
     let peers = try XCTUnwrap(

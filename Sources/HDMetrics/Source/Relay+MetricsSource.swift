@@ -1,10 +1,10 @@
-// The real relay is the metrics source: statsSnapshot() and workersSnapshot()
-// read per-worker single-writer counters with relaxed loads (no locks, no
-// worker round trip); peersSnapshot() asks the workers and only /debug/peers
-// calls it.
+// The real relay is the metrics source: statsSnapshot(), workerStatsSnapshots()
+// and workersSnapshot() read per-worker single-writer counters with relaxed
+// loads (no locks, no worker round trip); peersSnapshot() asks the workers and
+// only /debug/peers calls it.
 import HDRelay
 
-extension Relay: MetricsSource {
+extension Relay: PerWorkerStatsSource {
   public var dataPlaneTLSMode: String {
     guard let tls = options.tls as? RelayTLS else { return "plain" }
     return tls.dataPath.rawValue
