@@ -87,11 +87,34 @@ struct TLSRelayScenario {
       exchange(a, b, checks, "\(version.rawValue) a<->b after alert")
       checks.check(probe(port, version), "\(version.rawValue) /derp/probe over TLS answered 200 and closed")
       relayConnections += 1
+
+      // AES-256-GCM keys (the kernel takes both key sizes).
+      let aes256 = TLSClientOptions(
+        version: version, tls13CipherSuites: "TLS_AES_256_GCM_SHA384", tls12CipherList: "ECDHE-ECDSA-AES256-GCM-SHA384")
+      if let c = connect(port, version, checks, tls: aes256), let d = connect(port, version, checks, tls: aes256) {
+        relayConnections += 2
+        exchange(c, d, checks, "\(version.rawValue) AES-256-GCM c<->d")
+        exchange(a, c, checks, "\(version.rawValue) AES-128 a <-> AES-256 c")
+        c.close()
+        d.close()
+      }
       a.close()
       b.close()
     }
 
-    let derpConnections = relayConnections - probes
+    // ChaCha20-Poly1305: served, but the kernel cannot run it, so that
+    // connection stays in userspace next to kernel-TLS peers.
+    let chachaOptions = TLSClientOptions(version: .tls13, tls13CipherSuites: "TLS_CHACHA20_POLY1305_SHA256")
+    if let e = connect(port, .tls13, checks, tls: chachaOptions), let f = connect(port, .tls13, checks) {
+      relayConnections += 2
+      checks.check((e.transport as? TLSTransport)?.stream.cipherName == "TLS_CHACHA20_POLY1305_SHA256", "ChaCha20 negotiated")
+      exchange(e, f, checks, "TLSv1.3 ChaCha20 e <-> AES-128 f")
+      e.close()
+      f.close()
+    }
+    let chachaConnections = 1
+
+    let derpConnections = relayConnections - probes - chachaConnections
     if let relay {
       let stats = relay.statsSnapshot().tls
       print("relay tls counters: handshakes 1.2=\(stats.handshakesTLS12) 1.3=\(stats.handshakesTLS13) "
@@ -99,8 +122,9 @@ struct TLSRelayScenario {
         + "alerts(kernel)=\(stats.kernelAlerts) userspace record errors=\(stats.userspaceRecordErrors)")
       checks.check(stats.handshakesTLS12 + stats.handshakesTLS13 == UInt64(relayConnections), "every connection completed a TLS handshake")
       if expectKernel {
+        checks.check(stats.kernelFallbackCipher == UInt64(chachaConnections), "the ChaCha20 connection stayed in userspace (counted)")
         // Probes may switch too when their request arrives after the handshake's last recv.
-        checks.check((UInt64(derpConnections)...UInt64(relayConnections)).contains(stats.kernelInstalls),
+        checks.check((UInt64(derpConnections)...UInt64(derpConnections + probes)).contains(stats.kernelInstalls),
                      "kernel TX+RX keys installed on all \(derpConnections) DERP connections (\(stats.kernelInstalls) incl. probes)")
         checks.check(stats.kernelCloseNotify >= 2, "close_notify read through kernel RX (recvmsg record type)")
         checks.check(stats.kernelAlerts == 2, "alerts read through kernel RX twice")
@@ -118,7 +142,7 @@ struct TLSRelayScenario {
       let rx = after["TlsRxSw", default: 0] - tlsStatBefore["TlsRxSw", default: 0]
       print("/proc/net/tls_stat: TlsTxSw +\(tx) TlsRxSw +\(rx)")
       let installs = relay.map { Int($0.statsSnapshot().tls.kernelInstalls) }
-      let expected = installs.map { $0...$0 } ?? derpConnections...relayConnections
+      let expected = installs.map { $0...$0 } ?? derpConnections...(derpConnections + probes)
       checks.check(tx == rx && expected.contains(tx),
                    "/proc/net/tls_stat counts TX and RX keys for each relay connection that switched (\(expected))")
     }
@@ -126,13 +150,15 @@ struct TLSRelayScenario {
     return checks.failures == 0 ? 0 : 1
   }
 
-  private func connect(_ port: UInt16, _ version: TLSVersion, _ checks: Checks) -> DERPClient? {
+  private func connect(
+    _ port: UInt16, _ version: TLSVersion, _ checks: Checks, tls: TLSClientOptions? = nil
+  ) -> DERPClient? {
     var options = DERPClientOptions()
     options.readTimeoutSeconds = 20
     options.handshakeTimeoutSeconds = 20
     do {
       let client = try DERPClient.connectTLS(
-        host: "127.0.0.1", port: port, options: options, tls: TLSClientOptions(version: version))
+        host: "127.0.0.1", port: port, options: options, tls: tls ?? TLSClientOptions(version: version))
       return client
     } catch {
       checks.check(false, "\(version.rawValue) connect: \(error)")
