@@ -157,6 +157,8 @@ final class Worker: @unchecked Sendable {
     ringFlagNames = ring.flagNames
     if let refusal = ring.sqpollRefusal {
       shared.log(.warning, "worker \(index): \(refusal); using \(ring.flagNames)")
+    } else {
+      shared.log(.debug, "worker \(index): io_uring flags \(ring.flagNames)")
     }
     buffers = try BufferRing(ring: ring, groupID: 0, count: Tuning.recvBufferCount, bufferBytes: Tuning.recvBufferBytes)
     memory = try PacketMemory()
