@@ -34,10 +34,12 @@ public final class Relay: @unchecked Sendable {
     self.options = options
     let shared = try RelayShared(options: options)
     self.shared = shared
-    // Each worker can hold every fd the process may open; slot memory is only touched as used.
+    // Each worker can hold every fd the process may open (the hard limit: the
+    // daemon raises the soft one, maybe after this); slot memory is only
+    // touched as used, so the reservation costs address space, not RSS.
     var limit = rlimit()
     getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-    let capacity = Int(min(max(UInt64(limit.rlim_cur), 1024), 1 << 20))
+    let capacity = Int(min(max(UInt64(limit.rlim_max), 65_536), 1 << 20))
     workers = (0..<options.workerCount).map {
       Worker(index: $0, shared: shared, pinCore: options.pinCores?[$0], connectionCapacity: capacity,
              keepAliveSeconds: options.keepAliveSeconds, keepAliveJitterSeconds: options.keepAliveJitterSecondsMax)
