@@ -26,6 +26,8 @@ final class RelayShared: @unchecked Sendable {
   private let words: UnsafeMutablePointer<UInt64>
   /// The ServerKey frame, identical for every connection.
   let serverKeyFrame: [UInt8]
+  /// ServerInfo JSON (`{"version":2}`), sealed per connection.
+  let serverInfoJSON = ServerInfo().jsonBytes()
 
   init(options: RelayOptions) throws(RelayError) {
     config = options.config

@@ -1,26 +1,38 @@
-// ClientInfo → registration → ServerInfo, inside the worker loop. Opening the
-// box costs one X25519 (~30 µs); nothing here waits on the network.
+// ClientInfo → registration → ServerInfo, inside the worker loop. One X25519
+// (~30 µs, crypto_box_beforenm) per connection serves both opening ClientInfo
+// and sealing ServerInfo; nothing here waits on the network.
 import HDProtocol
 
 extension Worker {
   func handleClientInfo(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, type: UInt8, payload: UnsafeMutableRawPointer, length: Int) {
-    guard type == FrameType.clientInfo.rawValue else { return failHandshake(slot, .badFirstFrame) }
-    let opened: (clientKey: DERPKey, info: ClientInfo)
+    guard type == FrameType.clientInfo.rawValue,
+      length >= DERPConstants.minClientInfoBytes, length <= DERPConstants.maxClientInfoBytes
+    else { return failHandshake(slot, .badFirstFrame) }
+    // ClientInfo payload: client key ‖ nonce ‖ box(JSON).
+    let clientKey = DERPKey(bytes: payload)
+    let box = NaClBox.SharedKey(peer: clientKey, own: shared.keyPair.privateKey)
+    let sealed = UnsafeRawBufferPointer(start: payload + DERPConstants.keyBytes, count: length - DERPConstants.keyBytes)
+    guard sealed.count >= NaClBox.overheadBytes else { return failHandshake(slot, .badClientInfo) }
+    // One spare byte so the buffer has an address even for an empty message.
+    var json = [UInt8](repeating: 0, count: sealed.count - NaClBox.overheadBytes + 1)
+    let opened = json.withUnsafeMutableBytes { box.open(sealed, into: $0.baseAddress!) }
+    guard let jsonBytes = opened else { return failHandshake(slot, .badClientInfo) }
+    json.removeLast(json.count - jsonBytes)
     do {
-      opened = try Handshake.openClientInfo(
-        payload: UnsafeRawBufferPointer(start: payload, count: length), serverPrivateKey: shared.keyPair.privateKey)
+      // Parsed for validity (derper closes on bad JSON); a meshKey never
+      // matches: this relay has no mesh key (config refuses one until mesh
+      // lands), so the client is an ordinary peer, as in derper.
+      _ = try ClientInfo(json: json)
     } catch {
-      switch error {
-      case .payloadTooShort, .payloadTooLarge: return failHandshake(slot, .badFirstFrame)
-      default: return failHandshake(slot, .badClientInfo)
-      }
+      return failHandshake(slot, .badClientInfo)
     }
-    // A ClientInfo meshKey never matches: this relay has no mesh key (config
-    // refuses one until mesh lands), so the client is an ordinary peer, as in derper.
-    register(slot, conn, key: opened.clientKey)
-    let frame = Handshake.sealServerInfoFrame(ServerInfo(), serverPrivateKey: shared.keyPair.privateKey,
-                                              clientKey: opened.clientKey)
-    enqueueControl(slot, conn, copying: frame)
+    register(slot, conn, key: clientKey)
+    let info = shared.serverInfoJSON
+    let payloadBytes = NaClBox.overheadBytes + info.count
+    enqueueControl(slot, conn, bytes: DERPConstants.frameHeaderBytes + payloadBytes) { out in
+      FrameHeader.encode(type: .serverInfo, payloadBytes: payloadBytes, to: out)
+      info.withUnsafeBytes { _ = box.seal($0, into: out + DERPConstants.frameHeaderBytes) }
+    }
   }
 
   /// Makes the connection the (newest, hence active) receiver for `key` on
