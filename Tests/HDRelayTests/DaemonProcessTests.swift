@@ -67,6 +67,16 @@ final class DaemonProcessTests: XCTestCase {
     XCTAssertTrue(second.stderr.contains("mesh.peers"), second.stderr)
   }
 
+  func testAMalformedKeyFileIsAClearStartupError() throws {
+    let tree = TestFixtureTree()
+    let keyPath = tree.write("derp.key", "privkey:not-hex\n")
+    let path = config(tree, port: freeLoopbackPort(), "key_file: \"\(keyPath)\"\n")
+    let result = try DaemonProcess.run(["--config", path])
+    XCTAssertEqual(result.status, 1)
+    XCTAssertTrue(result.stderr.contains(keyPath), result.stderr)
+    XCTAssertEqual(try String(contentsOfFile: keyPath, encoding: .utf8), "privkey:not-hex\n", "never overwritten")
+  }
+
   func testRefusesToPinToACoreThatDoesNotExist() throws {
     let tree = TestFixtureTree()
     let path = config(tree, port: freeLoopbackPort(), "pin_cores: [0, 999]\n")
@@ -217,6 +227,11 @@ final class DaemonProcessTests: XCTestCase {
     daemon.signal(SIGHUP)
     XCTAssertTrue(daemon.waitForLog("reload rejected"), daemon.stderr)
     XCTAssertTrue(daemon.stderr.contains("workerz"))
+
+    // A vanished file is rejected the same way.
+    try FileManager.default.removeItem(atPath: path)
+    daemon.signal(SIGHUP)
+    XCTAssertTrue(daemon.waitForLog("cannot read the config file"), daemon.stderr)
 
     // Still debug: the next valid reload starts from debug, not error.
     config(tree, port: port, "log_level: info\n")
