@@ -46,4 +46,33 @@ final class DataPlaneBackpressureTests: XCTestCase {
     XCTAssertEqual(stats.dropped(.queueHead) + stats.dropped(.queueTail), 0, "nothing dropped")
     XCTAssertGreaterThan(stats.backpressurePauses, 0, "the sender was paused, not the packets dropped")
   }
+
+  func testReceiverThatStopsReadingIsClosedAfterTheWriteTimeoutWhileItsSenderKeepsTalking() throws {
+    let harness = try RelayHarness(workers: 1) { $0.sockbufBytes = 16 * 1024 }
+    let sender = try harness.connect()
+    let stalled = try harness.connect()  // never reads
+    let friend = try harness.connect()
+    let packet = [UInt8](repeating: 0x5A, count: 1400)
+    let started = Date()
+    var closedAfter: Double?
+    var round = 0
+    while Date().timeIntervalSince(started) < 6 {
+      for _ in 0..<200 { try sender.send(to: stalled.publicKey, packet: packet) }
+      // The sender is never held up for long: its packets to a friend still arrive.
+      try sender.send(to: friend.publicKey, packet: numberedPacket(round, bytes: 64))
+      XCTAssertEqual(try friend.receivePacket(timeoutSeconds: 2).packet, numberedPacket(round, bytes: 64))
+      round += 1
+      if harness.relay.statsSnapshot().writeTimeouts > 0 {
+        closedAfter = Date().timeIntervalSince(started)
+        break
+      }
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    let after = try XCTUnwrap(closedAfter, "the stalled receiver was closed by the write timeout")
+    XCTAssertGreaterThanOrEqual(after, 1.5, "not before the 2 s write timeout (give or take a tick)")
+    let stats = harness.relay.statsSnapshot()
+    XCTAssertEqual(stats.writeTimeouts, 1)
+    XCTAssertGreaterThan(stats.dropped(.writeError) + stats.dropped(.queueHead) + stats.dropped(.queueTail), 0)
+    XCTAssertTrue(stalled.isClosedByServer(timeoutSeconds: 3))
+  }
 }
