@@ -279,6 +279,52 @@ final class MetricsServerTests: XCTestCase {
     XCTAssertEqual(try httpGet(port: port, path: "/health").status, 503)
   }
 
+  func testOutOfDescriptorsPausesAcceptingWithoutSpinningThenRecovers() throws {
+    let (_, port) = try startServer()
+    var saved = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved)
+    // Use up every descriptor number below a lowered limit, then free one for
+    // the client's socket: the server's accept(2) fails with EMFILE while the
+    // connection waits in the backlog.
+    let probe = open("/dev/null", O_RDONLY)
+    close(probe)
+    var tight = saved
+    tight.rlim_cur = rlim_t(probe + 64)
+    XCTAssertEqual(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &tight), 0)
+    var fillers: [Int32] = []
+    var restored = false
+    func restore() {
+      for fd in fillers { close(fd) }
+      fillers = []
+      setrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved)
+      restored = true
+    }
+    defer { if !restored { restore() } }
+    while true {
+      let fd = open("/dev/null", O_RDONLY)
+      if fd < 0 { break }
+      fillers.append(fd)
+    }
+    XCTAssertEqual(errno, EMFILE)
+    close(fillers.removeLast())
+    let client = try RawHTTPClient(port: port)
+    client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    var usageBefore = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usageBefore)
+    usleep(600_000)
+    var usageAfter = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usageAfter)
+    restore()
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    let cpuSeconds =
+      seconds(usageAfter.ru_utime) + seconds(usageAfter.ru_stime) - seconds(usageBefore.ru_utime)
+      - seconds(usageBefore.ru_stime)
+    // A loop that re-polled the readable listener at once would burn the whole 0.6 s.
+    XCTAssertLessThan(cpuSeconds, 0.1)
+    // With descriptors back, the waiting connection is accepted and answered.
+    XCTAssertEqual(try client.readResponse().status, 200)
+  }
+
   func testStopClosesTheListenerAndCanBeRepeated() throws {
     let (server, port) = try startServer()
     XCTAssertEqual(try httpGet(port: port, path: "/metrics").status, 200)

@@ -20,6 +20,10 @@ final class MetricsServerLoop {
   private let settings: Settings
   private let shouldStop: () -> Bool
   private var connections: [HTTPConnection] = []
+  /// After accept(2) fails for lack of descriptors or memory, listeners are
+  /// not polled until this time (CLOCK_MONOTONIC nanoseconds).
+  private var acceptPausedUntilNanoseconds: UInt64 = 0
+  static let acceptPauseNanoseconds: UInt64 = 100_000_000
   /// Read and updated only on the loop thread; /metrics reports them.
   private(set) var counters = MetricsServerCounters()
   /// Set by the owner before `run()`; captures the router.
@@ -41,7 +45,10 @@ final class MetricsServerLoop {
     while !shouldStop() {
       pollSet.removeAll(keepingCapacity: true)
       pollSet.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0))
-      for listener in listeners { pollSet.append(pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)) }
+      // While accepting is paused the listeners are polled for nothing (events 0)
+      // so the indices below stay the same.
+      let listenerEvents = MonotonicClock.nowNanoseconds() >= acceptPausedUntilNanoseconds ? Int16(POLLIN) : 0
+      for listener in listeners { pollSet.append(pollfd(fd: listener.fd, events: listenerEvents, revents: 0)) }
       for connection in connections {
         let events = connection.waitsForWrite ? POLLOUT : POLLIN
         pollSet.append(pollfd(fd: connection.transport.fd, events: Int16(events), revents: 0))
@@ -56,7 +63,7 @@ final class MetricsServerLoop {
       for (index, connection) in connections.enumerated() where pollSet[connectionBase + index].revents != 0 {
         connection.service(now: now, handler: handler)
       }
-      for (index, listener) in listeners.enumerated() where pollSet[1 + index].revents != 0 {
+      for (index, listener) in listeners.enumerated() where pollSet[1 + index].revents & Int16(POLLIN) != 0 {
         acceptAll(listener, now: now)
       }
       expireDeadlines(now: now)
@@ -71,8 +78,10 @@ final class MetricsServerLoop {
   }
 
   private func pollTimeoutMilliseconds() -> Int32 {
-    guard let earliest = connections.map(\.deadlineNanoseconds).min() else { return -1 }
     let now = MonotonicClock.nowNanoseconds()
+    var deadlines = connections.map(\.deadlineNanoseconds)
+    if acceptPausedUntilNanoseconds > now { deadlines.append(acceptPausedUntilNanoseconds) }
+    guard let earliest = deadlines.min() else { return -1 }
     guard earliest > now else { return 0 }
     // Round up so we never wake just before the deadline and spin.
     return Int32(min((earliest - now + 999_999) / 1_000_000, 60_000))
@@ -83,8 +92,14 @@ final class MetricsServerLoop {
       // accept4 is hidden from Swift's Glibc module; the flags are set right after.
       let fd = accept(listener.fd, nil, nil)
       if fd < 0 {
-        // EAGAIN: backlog empty. EMFILE and friends: try again on the next
-        // readiness; the listener stays readable so this cannot stall.
+        let code = errno
+        if code == EINTR || code == ECONNABORTED { continue }
+        // EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays in the backlog
+        // and the listener stays readable, so polling it again at once would
+        // spin. Pause accepting briefly; served connections carry on.
+        if code != EAGAIN && code != EWOULDBLOCK {
+          acceptPausedUntilNanoseconds = now + Self.acceptPauseNanoseconds
+        }
         return
       }
       if connections.count >= settings.maxConnections {
