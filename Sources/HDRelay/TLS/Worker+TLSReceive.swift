@@ -39,8 +39,8 @@ extension Worker {
   }
 
   private func onTLSHandshakeDone(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
-    let stats = tlsStats
-    stats?.add(tls.pointee.session.version == .tls12 ? .handshakesTLS12 : .handshakesTLS13)
+    let counters = tlsStats
+    counters?.add(tls.pointee.session.version == .tls12 ? .handshakesTLS12 : .handshakesTLS13)
     tls.pointee.phase = .userspace
     if shared.tls?.dataPath == .kernel {
       if tls.pointee.session.cipherIsKernelCapable {
@@ -49,7 +49,7 @@ extension Worker {
         tls.pointee.phase = .switchPending
         if conn.pointee.flags.contains(.recvArmed) { cancelRecv(slot, conn) }
       } else {
-        stats?.add(.kernelFallbackCipher)
+        counters?.add(.kernelFallbackCipher)
       }
     }
     shipTLSOutput(slot, conn)
