@@ -46,6 +46,11 @@ public final class Relay: @unchecked Sendable {
     }
   }
 
+  deinit {
+    // A relay dropped without stop() must not leave its worker threads running.
+    stop(graceSeconds: 0)
+  }
+
   /// Binds the listeners (every `bind` address, or all addresses, at `port`;
   /// port 0 picks one free port shared by all listeners) and starts the workers.
   public func start() throws {
