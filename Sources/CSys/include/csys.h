@@ -24,3 +24,8 @@ int csys_sched_getcpu(void);
 /// A close-on-exec AF_UNIX datagram socket, or -errno. (The SOCK_* enum names
 /// are ambiguous in Swift once several C modules include <sys/socket.h>.)
 int csys_unix_datagram_socket(void);
+
+// Named explicitly (the module is an umbrella directory): clang's module cache
+// does not notice a header newly added to the directory, so incremental builds
+// made before csys_udp.h existed kept failing with "cannot find csys_datagram".
+#include "csys_udp.h"
