@@ -39,7 +39,7 @@ public enum TuningConstants {
     TuningConstant("Tuning.queuePacketsMax", 32, "packets", "soft depth per destination (derper's queue depth): above it the sender is paused (backpressure)"),
     TuningConstant("Tuning.otherQueueCapacity", 128, "packets", "hard depth of a destination's queue; beyond it derper's head/tail drops apply"),
     TuningConstant("Tuning.queueResumePackets", 8, "packets", "a congested destination releases its paused senders at this depth"),
-    TuningConstant("Tuning.stallTicks", 3, "ticks (100 ms)", "a congested destination whose socket takes nothing this long is stalled: senders released, drops apply"),
+    TuningConstant("Tuning.stallTicks", 5, "ticks (100 ms)", "a congested destination whose socket takes nothing this long is stalled: senders released, drops apply"),
     TuningConstant("Tuning.sendIovecsMax", 64, "iovecs", "frames coalesced into one sendmsg"),
     TuningConstant("Tuning.sendQueueBlockBytes", 4096, "bytes", "per-connection send-queue state, held only while something is queued"),
     TuningConstant("Tuning.xferRingBytes", 1_048_576, "bytes", "per cross-worker SPSC ring: several iterations of the busiest peer"),

@@ -52,7 +52,7 @@ final class DataPlaneBackpressureTests: XCTestCase {
         }
         result.value.received += 1
         // Read much slower than the sender writes, in short naps (well under
-        // the 300 ms that would mark the receiver stalled).
+        // the 500 ms that would mark the receiver stalled).
         if i % 100 == 0 { Thread.sleep(forTimeInterval: 0.02) }
       }
     }
