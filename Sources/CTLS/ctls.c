@@ -93,7 +93,7 @@ ssize_t ctls_ktls_recv_record(int fd, void *buf, size_t len, uint8_t *recordType
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  ssize_t n = recvmsg(fd, &msg, 0);
+  ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);  // called from an event loop: never wait
   if (n < 0) return -errno;
   *recordType = 23;  // no control message: application data
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -117,7 +117,7 @@ ssize_t ctls_ktls_send_record(int fd, const void *buf, size_t len, uint8_t recor
   c->cmsg_type = TLS_SET_RECORD_TYPE;
   c->cmsg_len = CMSG_LEN(sizeof(uint8_t));
   *(uint8_t *)CMSG_DATA(c) = recordType;
-  ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   return n < 0 ? -errno : n;
 }
 

@@ -51,9 +51,9 @@ int ctls_ktls_install_aes_gcm(int fd, int tx, uint16_t tlsVersion, const uint8_t
                               const uint8_t *iv, const uint8_t *salt, const uint8_t *recSeq);
 /// recvmsg with a TLS_GET_RECORD_TYPE control message: reads one record's
 /// plaintext into buf and stores its content type (23 data, 21 alert, 22
-/// handshake) in *recordType. Returns bytes read, 0 at EOF, or -errno.
+/// handshake) in *recordType. Non-blocking. Returns bytes read, 0 at EOF, or -errno.
 ssize_t ctls_ktls_recv_record(int fd, void *buf, size_t len, uint8_t *recordType);
-/// sendmsg with TLS_SET_RECORD_TYPE: sends one record of `recordType`. Bytes sent or -errno.
+/// sendmsg with TLS_SET_RECORD_TYPE: sends one record of `recordType`, non-blocking. Bytes sent or -errno.
 ssize_t ctls_ktls_send_record(int fd, const void *buf, size_t len, uint8_t recordType);
 /// The kernel's number for TLS 1.2 / 1.3 in crypto_info.version.
 uint16_t ctls_ktls_version_tls12(void);
