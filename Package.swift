@@ -56,7 +56,7 @@ let package = Package(
     .testTarget(name: "HDRelayTests", dependencies: ["HDRelay", "HDClient", "HDConfig", "HDProtocol", "CSys"], swiftSettings: strict),
     .testTarget(name: "HDTLSTests", dependencies: ["HDTLS", "HDClient", "HDRelay", "HDConfig", "HDProtocol"],
       swiftSettings: strict),
-    .testTarget(name: "HDOpsTests", dependencies: ["HDOps"], exclude: ["Fixtures", "Goldens"], swiftSettings: strict),
+    .testTarget(name: "HDOpsTests", dependencies: ["HDOps"], exclude: ["Fixtures", "Goldens", "vm"], swiftSettings: strict),
     .testTarget(name: "HDMetricsTests", dependencies: ["HDMetrics", "HDRelay", "HDClient"], swiftSettings: strict),
     .testTarget(name: "HDBenchTests", dependencies: ["HDClient", "HDRelay", "HDConfig", "HDProtocol", "hd-bench"],
       swiftSettings: strict),
