@@ -45,6 +45,7 @@ enum DaemonServices {
       relay.stop(graceSeconds: 0)
       throw error
     }
+    if let stun { metrics?.attachSTUN(stun) }
     metrics?.setReady()
 
     context.reloader.register(

@@ -19,9 +19,10 @@ final class MetricsDocumentationTests: XCTestCase {
       if name.hasPrefix("hyper_derp_") || name.hasPrefix("process_") { documented.insert(String(name)) }
     }
     let source = FakeMetricsSource()
+    // With a STUN responder attached, so its (conditional) families are checked too.
     let metrics = CollectedMetrics.collect(
       from: source, server: MetricsServerCounters(), build: BuildInfo(version: "docs"),
-      kernelTLSSetting: "auto")
+      kernelTLSSetting: "auto", stun: STUNStatsSnapshot())
     XCTAssertNotNil(metrics.process)
     let exposed = Set(
       MetricsExposition.render(metrics).split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map {

@@ -6,6 +6,7 @@ import Synchronization
 //
 //   let server = try MetricsServer(config: config, source: relay, build: BuildInfo(version: v), logger: log)
 //   try server.start()        // binds, then serves on its own thread; /health says "starting" (503)
+//   server.attachSTUN(stun)   // once the STUN responder runs: /metrics gains the STUN families
 //   server.setReady()         // relay accepts: /health 200
 //   server.setDraining(true)  // shutdown began: /health 503 "draining"
 //   server.stop()             // joins the thread, closes every socket
@@ -29,6 +30,9 @@ public final class MetricsServer: Sendable {
   private let running = Mutex<RunningServer?>(nil)
   /// When `start()` ran; fallback for uptime when /proc is unavailable.
   private let startedAtSeconds = Atomic<Int64>(0)
+  /// The STUN responder, attached after start (the daemon starts STUN after
+  /// this server); read by the metrics thread on every scrape.
+  private let stun = Mutex<STUNServer?>(nil)
 
   private struct RunningServer: @unchecked Sendable {
     var thread: pthread_t
@@ -145,6 +149,12 @@ public final class MetricsServer: Sendable {
     pthread_join(server.thread, nil)
   }
 
+  /// Exports `server`'s counters as the `hyper_derp_stun_*` families from the
+  /// next scrape on. Any thread; a later call replaces the earlier responder.
+  public func attachSTUN(_ server: STUNServer) {
+    stun.withLock { $0 = server }
+  }
+
   /// The relay accepts connections: /health turns 200.
   public func setReady() {
     _ = state.compareExchange(expected: 0, desired: 1, ordering: .relaxed)
@@ -165,8 +175,12 @@ public final class MetricsServer: Sendable {
 
   private func render(_ route: MetricsRoute, counters: MetricsServerCounters) -> HTTPResponse {
     if route == .debugPeers { return DebugReports.peers(source.peersSnapshot()) }
+    // Snapshot outside the lock: statsSnapshot() only does relaxed loads, but
+    // attachSTUN() need not wait for it.
+    let stunServer = stun.withLock { $0 }
     let metrics = CollectedMetrics.collect(
-      from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting)
+      from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting,
+      stun: stunServer?.statsSnapshot())
     switch route {
     case .metrics:
       return HTTPResponse(

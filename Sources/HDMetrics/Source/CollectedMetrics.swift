@@ -13,14 +13,17 @@ struct CollectedMetrics {
   var server: MetricsServerCounters
   var build: BuildInfo
   var dataPlaneTLS: DataPlaneTLS
+  /// nil when no STUN responder is attached (stun_port 0): the STUN families are then left out.
+  var stun: STUNStatsSnapshot?
 
   static func collect(
-    from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, kernelTLSSetting: String
+    from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, kernelTLSSetting: String,
+    stun: STUNStatsSnapshot? = nil
   ) -> CollectedMetrics {
     CollectedMetrics(
       totals: source.statsSnapshot(), perWorker: (source as? any PerWorkerStatsSource)?.workerStatsSnapshots(),
       workers: source.workersSnapshot(), process: ProcessMetrics.read(), server: server, build: build,
-      dataPlaneTLS: DataPlaneTLS(mode: source.dataPlaneTLSMode, kernelTLSSetting: kernelTLSSetting))
+      dataPlaneTLS: DataPlaneTLS(mode: source.dataPlaneTLSMode, kernelTLSSetting: kernelTLSSetting), stun: stun)
   }
 
   /// Registered peers over all workers (the C++ `peers_active`).
