@@ -63,7 +63,8 @@ final class RelayShared: @unchecked Sendable {
   /// Relay-wide increasing sequence for duplicate-key ordering.
   func nextSequence() -> UInt64 { hd_fetch_add(words + workerCount * 8, 1) + 1 }
 
-  var stopRequested: Bool { hd_load_relaxed(words + (workerCount + 1) * 8) != 0 }
+  /// Acquire-strength load: the stop deadline written before `requestStop()` is then visible.
+  var stopRequested: Bool { hd_load_seqcst(words + (workerCount + 1) * 8) != 0 }
   func requestStop() { hd_store_seqcst(words + (workerCount + 1) * 8, 1) }
 
   func setLogLevel(_ level: LogLevel) {
