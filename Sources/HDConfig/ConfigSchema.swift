@@ -99,13 +99,13 @@ public enum ConfigSchema {
       read: { .strings($0.mesh.peers) }, write: { $0.mesh.peers = $1.stringsValue }),
     ConfigKeySpec(
       "verify_clients.url", flag: "--verify-client-url", type: .url, defaultDescription: "none",
-      rangeDescription: "http(s) URL", lineage: .new, implemented: false,
-      doc: "Admission controller (derper/Headscale compatible): POST the node key, expect {\"Allow\":true}.",
+      rangeDescription: "http:// URL (https:// not yet)", lineage: .new,
+      doc: "Admission controller (derper/Headscale compatible): POST the node key and source IP, expect {\"Allow\":true}.",
       read: { .optional($0.verifyClients.url) }, write: { $0.verifyClients.url = $1.optionalStringValue }),
     ConfigKeySpec(
       "verify_clients.fail_open", flag: "--verify-client-fail-open", type: .boolean,
-      defaultDescription: "false", lineage: .new, implemented: false,
-      doc: "Admit clients when the controller cannot be reached.",
+      defaultDescription: "false", lineage: .new,
+      doc: "Admit clients when the controller cannot be reached (timeout 5 s, non-200, bad JSON, queue full).",
       read: { .boolean($0.verifyClients.failOpen) }, write: { $0.verifyClients.failOpen = $1.booleanValue }),
     ConfigKeySpec(
       "metrics.port", flag: "--metrics-port", type: .integer(0...65535), defaultDescription: "0",

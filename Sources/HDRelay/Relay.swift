@@ -60,6 +60,7 @@ public final class Relay: @unchecked Sendable {
     }
     do {
       try openListeners()
+      try shared.verifier?.start()
       for w in workers { try w.start() }
     } catch {
       shared.requestStop()
@@ -189,6 +190,7 @@ public final class Relay: @unchecked Sendable {
   }
 
   private func closeAll() {
+    shared.verifier?.stop()
     for fd in listenerFDs { close(fd) }
     listenerFDs = []
   }

@@ -32,6 +32,8 @@ public struct RelayOptions: Sendable {
   public var keepAliveSeconds: Double = RelayDefaults.keepAliveSeconds
   /// Upper bound of the per-connection random jitter added to each period (derper: [0, 5 s)).
   public var keepAliveJitterSecondsMax: Double = RelayDefaults.keepAliveJitterSecondsMax
+  /// verify_clients.url: how long the controller has to answer (derper: 5 s). Tests shorten it.
+  public var verifyTimeoutSeconds: Double = RelayDefaults.verifyTimeoutSeconds
 
   public init(
     config: Config, serverKeyPair: DERPKeyPair, workerCount: Int, pinCores: [Int]? = nil,
@@ -54,4 +56,6 @@ public enum RelayDefaults {
   public static let tickSeconds = Double(Tuning.tickNanoseconds) / 1e9
   /// Connection setup deadline from accept to registration.
   public static let handshakeTimeoutSeconds = Double(Tuning.handshakeTimeoutTicks) * tickSeconds
+  /// Admission controller answer deadline (derper's verify-client-url timeout).
+  public static let verifyTimeoutSeconds = 5.0
 }

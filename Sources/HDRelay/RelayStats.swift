@@ -89,6 +89,10 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   /// control queue was full.
   public var controlFramesDropped: UInt64 = 0
 
+  // MARK: Admission (verify_clients.url)
+  /// Controller answers: allowed, denied, errors by reason, fail-open admits.
+  public var verifyClients = VerifyClientsStatsSnapshot()
+
   // MARK: TLS
   /// TLS handshakes, failures by reason, kernel-TLS installs and fallbacks.
   public var tls = TLSStatsSnapshot()

@@ -8,6 +8,8 @@ enum ConnectionState: UInt8 {
   case http
   /// ServerKey sent; waiting for the ClientInfo frame.
   case awaitingClientInfo
+  /// ClientInfo opened; waiting for the admission controller (verify_clients.url).
+  case verifying
   /// Registered DERP peer.
   case registered
   /// Shut down; waiting for in-flight operations before the fd is closed.

@@ -18,6 +18,9 @@ enum Counter: Int, CaseIterable {
   /// Gauges for /debug/workers only.
   case currentPeers, poolBytesInUse
   case hsTimeout, hsBadHTTP, hsNonDERP, hsBadFirstFrame, hsBadClientInfo, hsPeerClosed
+  /// verify_clients outcomes (Sources/HDRelay/Verify).
+  case verifyAllowed, verifyDenied, verifyFailOpenAdmits
+  case verifyErrUnreachable, verifyErrTimeout, verifyErrBadStatus, verifyErrBadResponse, verifyErrQueueFull
 }
 
 final class WorkerStats: @unchecked Sendable {
@@ -108,6 +111,10 @@ final class WorkerStats: @unchecked Sendable {
       (.badFirstFrame, .hsBadFirstFrame), (.badClientInfo, .hsBadClientInfo),      (.peerClosed, .hsPeerClosed),
     ]
     for (why, c) in hs { s.handshakeFailures[why.rawValue] &+= load(c) }
+    s.verifyClients.allowed &+= load(.verifyAllowed)
+    s.verifyClients.denied &+= load(.verifyDenied)
+    s.verifyClients.failOpenAdmits &+= load(.verifyFailOpenAdmits)
+    for why in VerifyError.allCases { s.verifyClients.errors[why.rawValue] &+= load(VerifyCounters.counter(why)) }
     for reason in DropReason.allCases {
       for kind in PacketKind.allCases {
         let base = WorkerStats.dropBase + (reason.rawValue * WorkerStats.dropKinds + kind.rawValue) * 2

@@ -28,6 +28,8 @@ final class RelayShared: @unchecked Sendable {
   let serverKeyFrame: [UInt8]
   /// ServerInfo JSON (`{"version":2}`), sealed per connection.
   let serverInfoJSON = ServerInfo().jsonBytes()
+  /// verify_clients.url admission controller client (nil = admit everyone).
+  private(set) var verifier: ClientVerifier? = nil
 
   init(options: RelayOptions) throws(RelayError) {
     config = options.config
@@ -51,6 +53,7 @@ final class RelayShared: @unchecked Sendable {
     words.initialize(repeating: 0, count: wordCount)
     serverKeyFrame = Handshake.serverKeyFrame(serverKey: options.serverKeyPair.publicKey)
     setLogLevel(options.config.logLevel)
+    verifier = try ClientVerifier.make(options: options, wake: { [unowned self] w in self.wake(w) })
   }
 
   deinit {

@@ -22,7 +22,7 @@ extension Worker {
     let conn = conns[slot]
     let state = conn.pointee.state
     guard state != .closing && state != .free else { return }
-    if state == .http || state == .awaitingClientInfo {
+    if state == .http || state == .awaitingClientInfo || state == .verifying {
       switch reason {
       case .peerClosed: stats.handshakeFailed(.peerClosed)
       case .badFirstFrame: stats.handshakeFailed(.badFirstFrame)

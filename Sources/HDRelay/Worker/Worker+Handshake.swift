@@ -26,6 +26,14 @@ extension Worker {
     } catch {
       return failHandshake(slot, .badClientInfo)
     }
+    if let verifier = shared.verifier {
+      return beginVerification(slot, conn, key: clientKey, box: box, verifier: verifier)
+    }
+    admitClient(slot, conn, key: clientKey, box: box)
+  }
+
+  /// Registers the client and sends ServerInfo (sealed with the handshake's shared key).
+  func admitClient(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, key clientKey: DERPKey, box: NaClBox.SharedKey) {
     register(slot, conn, key: clientKey)
     let info = shared.serverInfoJSON
     let payloadBytes = NaClBox.overheadBytes + info.count

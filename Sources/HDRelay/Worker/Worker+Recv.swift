@@ -11,7 +11,9 @@ import CURing
 extension Worker {
   func armRecv(_ slot: Int32) {
     let conn = conns[slot]
-    guard !conn.pointee.flags.contains(.recvArmed), conn.pointee.state != .closing, stopPhase == 0 else { return }
+    guard !conn.pointee.flags.contains(.recvArmed), conn.pointee.state != .closing, conn.pointee.state != .verifying,
+      stopPhase == 0
+    else { return }
     hd_prep_recv_select(ring.sqe(), conn.pointee.fd, buffers.groupID,
                            UserData(.recv, slot: slot, generation: conn.pointee.generation).raw)
     conn.pointee.flags.insert(.recvArmed)
@@ -110,6 +112,7 @@ extension Worker {
   /// Splits bytes into whole frames: frames inside `bytes` are handled in
   /// place; a partial frame is kept in the connection's assembly block.
   func receiveFrames(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int) {
+    if conn.pointee.state == .verifying { return holdWhileVerifying(slot, conn, bytes, count) }
     var p = bytes
     var left = count
     if conn.pointee.state == .registered { stats.add(.bytesReceived, count) }
@@ -127,7 +130,7 @@ extension Worker {
       left -= consumed
       if !done { return }
     }
-    while left >= 5 && conn.pointee.state != .closing {
+    while left >= 5 && conn.pointee.state != .closing && conn.pointee.state != .verifying {
       let length = Int(UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 1, as: UInt32.self)))
       let type = p.load(as: UInt8.self)
       guard checkFrameLength(slot, conn, type: type, length: length) else { return }
@@ -144,7 +147,9 @@ extension Worker {
       p += 5 + length
       left -= 5 + length
     }
-    if left > 0 && conn.pointee.state != .closing {
+    if left > 0 && conn.pointee.state == .verifying {
+      holdWhileVerifying(slot, conn, p, left)
+    } else if left > 0 && conn.pointee.state != .closing {
       startAssembly(slot, conn, p, left)
     }
   }

@@ -27,7 +27,7 @@ extension Worker {
       switch conn.pointee.state {
       case .free, .closing:
         continue
-      case .http, .awaitingClientInfo:
+      case .http, .awaitingClientInfo, .verifying:
         if tick &- conn.pointee.acceptTick >= Tuning.handshakeTimeoutTicks {
           stats.handshakeFailed(.timeout)
           beginClose(slot, reason: .handshakeFailed)

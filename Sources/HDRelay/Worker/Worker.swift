@@ -183,6 +183,7 @@ final class Worker: @unchecked Sendable {
       handleControlRequests()
       releaseBackpressure()
       drainXfer()
+      drainVerifyResults()
       flushOverflow()
       flushDirty()
       wakeTouchedWorkers()
@@ -192,7 +193,7 @@ final class Worker: @unchecked Sendable {
       if waitNanoseconds > 0 {
         // Announce sleep, then re-check the inbound rings (Dekker with producers' wake()).
         hd_store_seqcst(shared.sleepingFlag(index), 1)
-        if inboundXferHasData() || hd_load_relaxed(controlPending) != 0 { waitNanoseconds = 0 }
+        if inboundXferHasData() || hd_load_relaxed(controlPending) != 0 || verifyResultsWaiting { waitNanoseconds = 0 }
       }
       ring.submitAndWait(timeoutNanoseconds: waitNanoseconds)
       hd_store_relaxed(shared.sleepingFlag(index), 0)

@@ -1,0 +1,84 @@
+// The status line and framing headers of an HTTP/1.1 response, enough to know
+// when the body is complete (Content-Length, chunked, or until close).
+
+struct HTTPResponseHead {
+  let status: Int
+  /// Offset of the first body byte.
+  let bodyStart: Int
+  let contentLength: Int?
+  let chunked: Bool
+
+  /// Nil until `bytes` holds the whole head (or when it is not an HTTP response).
+  init?(_ bytes: [UInt8]) {
+    guard let end = HTTPResponseHead.headEnd(bytes) else { return nil }
+    guard let text = String(validating: bytes[0..<end], as: UTF8.self) else { return nil }
+    let lines = text.split(separator: "\r\n", omittingEmptySubsequences: false)
+    let statusParts = lines[0].split(separator: " ", maxSplits: 2)
+    guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let code = Int(statusParts[1]) else { return nil }
+    status = code
+    bodyStart = end + 4
+    var length: Int? = nil
+    var isChunked = false
+    for line in lines.dropFirst() {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      let name = line[..<colon].lowercased()
+      let value = line[line.index(after: colon)...].trimmingSpaces
+      if name == "content-length" { length = Int(value) }
+      if name == "transfer-encoding" && value.lowercased().contains("chunked") { isChunked = true }
+    }
+    contentLength = isChunked ? nil : length
+    chunked = isChunked
+  }
+
+  private static func headEnd(_ bytes: [UInt8]) -> Int? {
+    guard bytes.count >= 4 else { return nil }
+    for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+      return i
+    }
+    return nil
+  }
+
+  /// True once the body is all there (or the 4 KiB we read of it).
+  func bodyComplete(in bytes: [UInt8]) -> Bool {
+    let have = bytes.count - bodyStart
+    if have >= VerifyHTTPClient.bodyBytesMax { return true }
+    if let length = contentLength { return have >= length }
+    if chunked { return body(in: bytes) != nil }
+    return false  // delimited by close
+  }
+
+  /// The body bytes (de-chunked); nil while a chunked body is incomplete or malformed.
+  func body(in bytes: [UInt8]) -> [UInt8]? {
+    let raw = Array(bytes[min(bodyStart, bytes.count)...])
+    if let length = contentLength { return Array(raw.prefix(length)) }
+    guard chunked else { return raw }
+    var out: [UInt8] = []
+    var i = 0
+    while true {
+      guard let lineEnd = HTTPResponseHead.crlf(raw, from: i) else { return nil }
+      let sizeText = String(decoding: raw[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+      guard let size = Int(sizeText.trimmingSpaces, radix: 16), size >= 0 else { return nil }
+      if size == 0 { return out }
+      let start = lineEnd + 2
+      guard raw.count >= start + size + 2 else { return nil }
+      out += raw[start..<(start + size)]
+      if out.count >= VerifyHTTPClient.bodyBytesMax { return out }
+      i = start + size + 2
+    }
+  }
+
+  private static func crlf(_ bytes: [UInt8], from: Int) -> Int? {
+    var i = from
+    while i + 1 < bytes.count {
+      if bytes[i] == 13 && bytes[i + 1] == 10 { return i }
+      i += 1
+    }
+    return nil
+  }
+}
+
+extension StringProtocol {
+  fileprivate var trimmingSpaces: String {
+    String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+  }
+}
