@@ -164,6 +164,36 @@ final class VerifyClientsTests: XCTestCase {
     XCTAssertEqual(stats.failOpenAdmits, 1)
   }
 
+  /// Frames pipelined behind ClientInfo (same write) are held while the
+  /// controller decides and handled once the client is admitted.
+  func testFramesSentRightAfterClientInfoAreHandledAfterAdmission() throws {
+    let controller = try VerifyControllerStub { _ in .allow(true) }
+    defer { controller.stop() }
+    let harness = try relay(url: controller.url, workers: 1)
+    let bKeys = DERPKeyPair.generate()
+    let b = try harness.connect(keys: bKeys)
+    let raw = try harness.rawConnection()
+    XCTAssertTrue(raw.upgradeAndReadServerKey(serverKey: harness.serverKeys.publicKey))
+    let client = DERPKeyPair.generate()
+    func frame(_ type: FrameType, _ payload: [UInt8]) -> [UInt8] {
+      let n = UInt32(payload.count)
+      return [type.rawValue, UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + payload
+    }
+    let sealed = NaClBox.seal(Array("{\"version\":2}".utf8), to: harness.serverKeys.publicKey, from: client.privateKey)
+    raw.send(frame(.clientInfo, client.publicKey.bytes + sealed)
+      + frame(.sendPacket, bKeys.publicKey.bytes + [4, 5, 6])
+      + frame(.ping, [1, 2, 3, 4, 5, 6, 7, 8]))
+    let first = raw.readFrame()
+    XCTAssertEqual(first?.type, FrameType.serverInfo.rawValue, "ServerInfo comes first, after Allow")
+    let got = try b.receivePacket()
+    XCTAssertEqual(got.source, client.publicKey)
+    XCTAssertEqual(got.packet, [4, 5, 6])
+    var pong: [UInt8]? = nil
+    while pong == nil, let next = raw.readFrame() { if next.type == FrameType.pong.rawValue { pong = next.payload } }
+    XCTAssertEqual(pong, [1, 2, 3, 4, 5, 6, 7, 8])
+    XCTAssertEqual(harness.relay.statsSnapshot().verifyClients.allowed, 2)
+  }
+
   func testDefaultTimeoutIsFiveSecondsAndHTTPSIsRefused() throws {
     XCTAssertEqual(RelayDefaults.verifyTimeoutSeconds, 5)
     let options = RelayOptions(
