@@ -10,6 +10,13 @@ public struct HTTPURL: Sendable, Equatable {
   /// Path and query, starting with "/".
   public var pathAndQuery: String
 
+  public init(isHTTPS: Bool, host: String, port: Int, pathAndQuery: String) {
+    self.isHTTPS = isHTTPS
+    self.host = host
+    self.port = port
+    self.pathAndQuery = pathAndQuery
+  }
+
   /// The `Host:` header value (brackets for IPv6, port when not the scheme's default).
   public var hostHeader: String {
     let name = host.contains(":") ? "[\(host)]" : host

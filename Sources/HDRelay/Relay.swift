@@ -72,6 +72,7 @@ public final class Relay: @unchecked Sendable {
     }
     shared.log(.info, "relay listening on \(boundAddresses.joined(separator: ", ")) with \(workers.count) worker(s)")
     shared.log(.info, shared.tls?.modeDescription ?? "plain TCP on the DERP port (no tls_cert/tls_key)")
+    if let verifier = shared.verifier { shared.log(.info, verifier.summary) }
   }
 
   /// `address:port` of every listener.

@@ -47,6 +47,8 @@ final class VerifyClientsTests: XCTestCase {
     let stats = harness.relay.statsSnapshot().verifyClients
     XCTAssertEqual(stats.allowed, 2)
     XCTAssertEqual(stats.denied, 0)
+    XCTAssertTrue(harness.logs.lines.contains { $0.contains("verify_clients: asking http://127.0.0.1:\(controller.port)/verify") },
+                  "\(harness.logs.lines)")
     XCTAssertEqual(stats.errors.reduce(0, +), 0)
   }
 

@@ -85,6 +85,13 @@ final class ClientVerifier: @unchecked Sendable {
 
   var stopping: Bool { stopFlag.load(ordering: .relaxed) }
 
+  /// For the start-up log line.
+  var summary: String {
+    let scheme = client.url.isHTTPS ? "https" : "http"
+    return "verify_clients: asking \(scheme)://\(client.url.hostHeader)\(client.url.pathAndQuery) about each client "
+      + "(timeout \(Double(timeoutNanoseconds) / 1e9) s, fail_open \(failOpen))"
+  }
+
   private func run() {
     while !stopping {
       guard sem_wait(queued) == 0 else { continue }  // EINTR
