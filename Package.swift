@@ -60,5 +60,9 @@ let package = Package(
     .testTarget(name: "HDMetricsTests", dependencies: ["HDMetrics", "HDRelay", "HDClient"], swiftSettings: strict),
     .testTarget(name: "HDBenchTests", dependencies: ["HDClient", "HDRelay", "HDConfig", "HDProtocol", "hd-bench"],
       swiftSettings: strict),
+    // Test-only counting malloc (interposes the whole test executable; cheap when idle).
+    .target(name: "CAllocCounter", path: "Tests/CAllocCounter"),
+    .testTarget(name: "HDRelayAllocationTests", dependencies: ["CAllocCounter", "HDRelay", "HDClient", "HDConfig", "HDProtocol"],
+      swiftSettings: strict),
   ]
 )

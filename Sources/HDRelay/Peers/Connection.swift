@@ -42,6 +42,13 @@ struct ConnectionFlags: OptionSet {
   static let backpressured = ConnectionFlags(rawValue: 1 << 10)
   /// Its "other" queue went over the soft depth (since `congestedTick`).
   static let congested = ConnectionFlags(rawValue: 1 << 11)
+
+  // Combinations tested on the data path are constants: an OptionSet array
+  // literal is built as a heap Array on every evaluation in debug builds.
+  /// Reading is held back (rate limit or backpressure).
+  static let readHeld: ConnectionFlags = [.paused, .backpressured]
+  /// Do not re-arm the receive: held back, or closing after the last write.
+  static let noRearm: ConnectionFlags = [.paused, .backpressured, .closeAfterFlush]
 }
 
 /// Where a connection's partial-frame bytes live.

@@ -118,25 +118,15 @@ struct SendQueue {
   func prepareSend() -> Int {
     var n = 0
     var total = 0
-    let classMap = base + SendQueue.classMapOffset
     let partial = partialClass
     for r in 0..<3 { setInFlight(SendClass(rawValue: r)!, 0) }
-    func add(_ c: SendClass, _ index: Int, skip: Int) {
-      let block = at(c, index)
-      let length = FrameBlock.frameBytes(block) - skip
-      iovecs[n] = iovec(iov_base: FrameBlock.data(block) + skip, iov_len: length)
-      classMap.storeBytes(of: UInt8(c.rawValue), toByteOffset: n, as: UInt8.self)
-      setInFlight(c, inFlight(c) + 1)
-      total += length
-      n += 1
-    }
-    if let p = partial { add(p, 0, skip: partialOffset) }
+    if let p = partial { addIovec(p, 0, skip: partialOffset, n: &n, total: &total) }
     outer: for r in 0..<3 {
       let c = SendClass(rawValue: r)!
       var i = c == partial ? 1 : 0
       while i < count(c) {
         if n == Tuning.sendIovecsMax { break outer }
-        add(c, i, skip: 0)
+        addIovec(c, i, skip: 0, n: &n, total: &total)
         i += 1
       }
     }
@@ -146,6 +136,21 @@ struct SendQueue {
     m.pointee.msg_iov = iovecs
     m.pointee.msg_iovlen = n
     return total
+  }
+
+  /// Frame `index` of class `c` (less its first `skip` bytes) becomes iovec `n`.
+  /// A method with inout counters rather than a nested function: a nested
+  /// function capturing `n` and `total` boxes them on the heap in debug builds,
+  /// two allocations per sendmsg (HDRelayAllocationTests).
+  @inline(__always)
+  private func addIovec(_ c: SendClass, _ index: Int, skip: Int, n: inout Int, total: inout Int) {
+    let block = at(c, index)
+    let length = FrameBlock.frameBytes(block) - skip
+    iovecs[n] = iovec(iov_base: FrameBlock.data(block) + skip, iov_len: length)
+    (base + SendQueue.classMapOffset).storeBytes(of: UInt8(c.rawValue), toByteOffset: n, as: UInt8.self)
+    setInFlight(c, inFlight(c) + 1)
+    total += length
+    n += 1
   }
 
   /// Accounts `sent` bytes of the in-flight sendmsg: completely written frames

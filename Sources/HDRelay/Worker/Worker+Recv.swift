@@ -69,8 +69,7 @@ extension Worker {
     }
     // This receive is done: read on unless paused (rate limit, backpressure),
     // stopping or answering HTTP.
-    if !c.hasMore && conn.pointee.flags.isDisjoint(with: [.paused, .backpressured, .closeAfterFlush]) && stopPhase == 0
-    {
+    if !c.hasMore && conn.pointee.flags.isDisjoint(with: .noRearm) && stopPhase == 0 {
       armRecv(slot)
     }
   }
@@ -83,7 +82,7 @@ extension Worker {
       guard conn.pointee.flags.contains(.recvStarved) else { continue }
       conn.pointee.flags.remove(.recvStarved)
       if conn.pointee.state != .closing && conn.pointee.state != .free
-        && conn.pointee.flags.isDisjoint(with: [.paused, .backpressured])
+        && conn.pointee.flags.isDisjoint(with: .readHeld)
       {
         armRecv(slot)
       }
