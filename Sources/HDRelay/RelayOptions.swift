@@ -34,6 +34,9 @@ public struct RelayOptions: Sendable {
   public var keepAliveJitterSecondsMax: Double = RelayDefaults.keepAliveJitterSecondsMax
   /// verify_clients.url: how long the controller has to answer (derper: 5 s). Tests shorten it.
   public var verifyTimeoutSeconds: Double = RelayDefaults.verifyTimeoutSeconds
+  /// verify_clients.url: verifications queued or in flight per worker before new
+  /// ones count as queue_full (tests lower it).
+  var verifyPendingPerWorkerMax = ClientVerifier.pendingPerWorkerMaxDefault
 
   public init(
     config: Config, serverKeyPair: DERPKeyPair, workerCount: Int, pinCores: [Int]? = nil,

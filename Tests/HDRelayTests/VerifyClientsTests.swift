@@ -196,6 +196,57 @@ final class VerifyClientsTests: XCTestCase {
     XCTAssertEqual(harness.relay.statsSnapshot().verifyClients.allowed, 2)
   }
 
+  /// With the bounded queue full, a new client is not queued: it counts as
+  /// queue_full and fail_open decides at once (closed here, not after a timeout).
+  func testFullQueueIsCountedAndDecidedByFailOpen() throws {
+    let controller = try VerifyControllerStub { _ in .hang }
+    defer { controller.stop() }
+    let harness = try RelayHarness(workers: 1, { config in
+      config.verifyClients = VerifyClientsConfig(url: controller.url, failOpen: false)
+    }, adjust: {
+      $0.verifyTimeoutSeconds = 3
+      $0.verifyPendingPerWorkerMax = 1
+    })
+    let first = DERPKeyPair.generate()
+    let relayPort = harness.port
+    let thread = Thread { _ = attemptHandshake(port: relayPort, keys: first) }
+    thread.start()
+    let deadline = Date().addingTimeInterval(3)
+    while Date() < deadline && controller.requests.isEmpty { Thread.sleep(forTimeInterval: 0.01) }
+    XCTAssertEqual(controller.requests.count, 1, "the first verification is pending at the controller")
+    let started = Date()
+    if case .success = attempt(harness, keys: .generate()) { XCTFail("admitted past a full queue with fail_open false") }
+    XCTAssertLessThan(Date().timeIntervalSince(started), 2, "decided without waiting for the controller")
+    let stats = harness.relay.statsSnapshot().verifyClients
+    XCTAssertEqual(stats.errors(.queueFull), 1)
+    XCTAssertEqual(controller.requests.count, 1, "the refused one never reached the controller")
+  }
+
+  /// Requests queued behind a stalled controller time out from when they were
+  /// queued, so fail_open admits them in time instead of the handshake deadline closing them.
+  func testQueuedBehindStalledControllerStillDecidesWithinTimeout() throws {
+    let controller = try VerifyControllerStub { _ in .hang }
+    defer { controller.stop() }
+    let harness = try relay(url: controller.url, failOpen: true, timeoutSeconds: 1.5, workers: 1)
+    // Two and a half batches of verifier threads: timed from dequeue they would take 3 × 1.5 s.
+    let count = 2 * ClientVerifier.threadCount + 2
+    let relayPort = harness.port
+    let admitted = Counter()
+    let started = Date()
+    let threads = (0..<count).map { _ in
+      Thread {
+        if case .success(let client) = attemptHandshake(port: relayPort, keys: .generate()), (try? client.barrier()) != nil {
+          admitted.increment()
+        }
+      }
+    }
+    threads.forEach { $0.start() }
+    while admitted.value < count && Date().timeIntervalSince(started) < 8 { Thread.sleep(forTimeInterval: 0.02) }
+    XCTAssertEqual(admitted.value, count)
+    XCTAssertLessThan(Date().timeIntervalSince(started), 3.5, "all decided about one timeout after queueing")
+    XCTAssertEqual(harness.relay.statsSnapshot().verifyClients.errors(.timeout), UInt64(count))
+  }
+
   func testDefaultTimeoutIsFiveSecondsAndHTTPSIsRefused() throws {
     XCTAssertEqual(RelayDefaults.verifyTimeoutSeconds, 5)
     let options = RelayOptions(
@@ -214,6 +265,13 @@ private func attemptHandshake(port: UInt16, keys: DERPKeyPair) -> Result<DERPCli
   do { return .success(try DERPClient.connect(host: "127.0.0.1", port: port, keys: keys, options: options)) } catch {
     return .failure(error)
   }
+}
+
+private final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored = 0
+  func increment() { lock.withLock { stored += 1 } }
+  var value: Int { lock.withLock { stored } }
 }
 
 /// The slow client's handshake result, set from its thread.

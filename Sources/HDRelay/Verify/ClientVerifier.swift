@@ -14,7 +14,8 @@ final class ClientVerifier: @unchecked Sendable {
   /// Verifier threads: concurrent requests to the controller.
   static let threadCount = 4
   /// Verifications waiting or in flight per worker; more count as queue_full.
-  static let pendingPerWorkerMax = 1024
+  static let pendingPerWorkerMaxDefault = 1024
+  let pendingPerWorkerMax: Int
   static let requestRingBytes = 1 << 17
   static let resultRingBytes = 1 << 16
   static let resultBodyBytes = 16
@@ -38,8 +39,10 @@ final class ClientVerifier: @unchecked Sendable {
   private var threads: [pthread_t] = []
   private let wake: @Sendable (Int) -> Void
 
-  init(url: HTTPURL, failOpen: Bool, timeoutSeconds: Double, workerCount: Int, wake: @escaping @Sendable (Int) -> Void) {
+  init(url: HTTPURL, failOpen: Bool, timeoutSeconds: Double, pendingPerWorkerMax: Int, workerCount: Int,
+       wake: @escaping @Sendable (Int) -> Void) {
     client = VerifyHTTPClient(url: url)
+    self.pendingPerWorkerMax = max(1, pendingPerWorkerMax)
     self.failOpen = failOpen
     timeoutNanoseconds = UInt64(max(0.001, timeoutSeconds) * 1e9)
     requests = (0..<workerCount).map { _ in XferRing(capacity: ClientVerifier.requestRingBytes) }
@@ -96,8 +99,10 @@ final class ClientVerifier: @unchecked Sendable {
     while !stopping {
       guard sem_wait(queued) == 0 else { continue }  // EINTR
       guard !stopping, let (worker, request) = take() else { continue }
-      let deadline = monotonicNanoseconds() + timeoutNanoseconds
-      let outcome = client.post(request.jsonBody, deadlineNanoseconds: deadline, stop: { self.stopping })
+      let deadline = request.submittedNanoseconds + timeoutNanoseconds
+      // Waited out its whole timeout in the queue (controller stalled): decide now.
+      let outcome = monotonicNanoseconds() >= deadline
+        ? .failed(.timeout) : client.post(request.jsonBody, deadlineNanoseconds: deadline, stop: { self.stopping })
       deliver(worker: worker, location: request.location, outcome: outcome)
     }
   }
@@ -122,7 +127,8 @@ final class ClientVerifier: @unchecked Sendable {
   }
 
   private func deliver(worker w: Int, location: UInt64, outcome: VerifyOutcome) {
-    // Never full: results in flight are bounded by pendingPerWorkerMax; the
+    // Never full: results in flight are bounded by pendingPerWorkerMax (the
+    // result ring holds 2730 records, more than the default 1024); the
     // loop only covers a worker that stopped draining (relay stopping).
     while !stopping {
       let pushed = resultLock.withLock { _ -> Bool in
@@ -143,7 +149,9 @@ final class ClientVerifier: @unchecked Sendable {
 
   /// Queues a request; false when the bounded queue is full.
   func submit(worker w: Int, _ request: VerifyRequest) -> Bool {
-    guard waiting[w].count < ClientVerifier.pendingPerWorkerMax,
+    var request = request
+    request.submittedNanoseconds = monotonicNanoseconds()
+    guard waiting[w].count < pendingPerWorkerMax,
       let body = requests[w].reserve(type: 1, bodyBytes: VerifyRequest.bodyBytes)
     else { return false }
     request.write(to: body)
@@ -180,6 +188,7 @@ extension ClientVerifier {
     }
     guard !url.isHTTPS else { throw RelayError("verify_clients.url: https:// is not implemented yet; use an http:// URL") }
     return ClientVerifier(url: url, failOpen: options.config.verifyClients.failOpen,
-                          timeoutSeconds: options.verifyTimeoutSeconds, workerCount: options.workerCount, wake: wake)
+                          timeoutSeconds: options.verifyTimeoutSeconds, pendingPerWorkerMax: options.verifyPendingPerWorkerMax,
+                          workerCount: options.workerCount, wake: wake)
   }
 }

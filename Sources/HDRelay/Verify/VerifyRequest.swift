@@ -10,8 +10,11 @@ struct VerifyRequest {
   /// 4 (IPv4) or 16 (IPv6) bytes in `address`.
   var addressBytes: UInt8
   var address: (UInt64, UInt64)
+  /// When the worker queued it (monotonic): the timeout counts from here, so
+  /// requests that waited behind a stalled controller still decide in time.
+  var submittedNanoseconds: UInt64 = 0
 
-  static let bodyBytes = 8 + 32 + 8 + 16
+  static let bodyBytes = 8 + 32 + 8 + 16 + 8
 
   func write(to p: UnsafeMutableRawPointer) {
     p.storeBytes(of: location, as: UInt64.self)
@@ -19,6 +22,7 @@ struct VerifyRequest {
     p.storeBytes(of: UInt64(addressBytes), toByteOffset: 40, as: UInt64.self)
     p.storeBytes(of: address.0, toByteOffset: 48, as: UInt64.self)
     p.storeBytes(of: address.1, toByteOffset: 56, as: UInt64.self)
+    p.storeBytes(of: submittedNanoseconds, toByteOffset: 64, as: UInt64.self)
   }
 
   init(location: UInt64, key: DERPKey, peer: sockaddr_storage) {
@@ -57,6 +61,7 @@ struct VerifyRequest {
     key = DERPKey(bytes: p + 8)
     addressBytes = UInt8(truncatingIfNeeded: p.load(fromByteOffset: 40, as: UInt64.self))
     address = (p.load(fromByteOffset: 48, as: UInt64.self), p.load(fromByteOffset: 56, as: UInt64.self))
+    submittedNanoseconds = p.load(fromByteOffset: 64, as: UInt64.self)
   }
 
   /// The client IP as text ("127.0.0.1", "2001:db8::1"), empty when unknown.
