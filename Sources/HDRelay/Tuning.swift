@@ -96,6 +96,21 @@ enum Tuning {
   /// Bytes per cross-worker SPSC ring (one per ordered worker pair). 1 MiB
   /// holds ~700 full-MTU frames: several loop iterations of the busiest peer.
   static let xferRingBytes = 1 << 20
+  /// A sender pushing into a ring that holds more than this (the consumer is
+  /// behind) is paused until the ring is down to `xferRingResumeBytes` (or for
+  /// `stallTicks`). The consumer takes every record and queues at most the hard
+  /// depth per destination, so the ring must not hold more for one destination
+  /// than its queue can absorb: with half the ring (~370 frames) 0.5 % of
+  /// packets were head-dropped in the 20-peer, 2-worker benchmark; 64 KiB: 0 %.
+  static let xferRingPauseBytes = 64 * 1024
+  static let xferRingResumeBytes = 16 * 1024
+  /// A worker that paused a sender on another worker (its destination here is
+  /// congested) repeats the pause this often while the cause lasts...
+  static let remotePauseRenewTicks: UInt64 = 10
+  /// ...and the sender's worker reads the sender again when no pause or
+  /// renewal came for this long: the safety net that keeps a lost or stale
+  /// pause from holding a sender forever (never needed while messages flow).
+  static let remotePauseSafetyTicks: UInt64 = 30
   /// PeerGone(Disconnected) destinations tracked per sending connection
   /// (derper tracks all; we cap memory per connection and count overflow).
   static let sentToTrackedMax = 1024

@@ -4,8 +4,9 @@
 // for `stallTicks` counts as stalled: its senders are released and packets to
 // it are dropped as in derper, so a receiver that stops reading holds nobody up.
 extension Worker {
-  /// Pauses reading `sender` until `target` (a local slot, or -1 - worker for
-  /// the cross-worker ring towards that worker) has room again.
+  /// Pauses reading `sender` until `target` (a local slot; -1 - worker for the
+  /// cross-worker ring towards that worker; `RemotePauses.waitCode` for a
+  /// destination on another worker) has room again.
   func backpressure(_ sender: Int32, waitingOn target: Int32) {
     let s = conns[sender]
     guard !s.pointee.flags.contains(.backpressured), s.pointee.state == .registered else { return }
@@ -16,21 +17,6 @@ extension Worker {
     stats.add(.backpressurePauses)
     // The receive in flight (one buffer at most) completes and is handled;
     // it is just not re-armed until the sender is released.
-  }
-
-  /// True when packets for `location` should wait (its queue is over the soft
-  /// depth and it has not been congested long enough to count as stalled).
-  @inline(__always)
-  func isCongested(_ location: PeerLocation) -> Bool {
-    guard let d = conns.resolve(slot: location.slot, generation: location.generation),
-      d.pointee.state == .registered, let q = d.pointee.sendQueue,
-      SendQueue(q).count(.other) >= Tuning.queuePacketsMax
-    else { return false }
-    if !d.pointee.flags.contains(.congested) {
-      d.pointee.flags.insert(.congested)
-      d.pointee.congestedTick = tick
-    }
-    return !isStalled(d)
   }
 
   /// A congested destination whose socket accepted nothing for `stallTicks`
@@ -44,20 +30,26 @@ extension Worker {
   /// loop iteration; costs nothing when nobody is paused.
   @inline(__always)
   func releaseBackpressure() {
+    if !remotePauses.entries.isEmpty { releaseRemotePauses() }
     guard !backpressuredSlots.isEmpty else { return }
     var i = 0
     while i < backpressuredSlots.count {
-      let slot = backpressuredSlots[i]
-      let s = conns[slot]
-      if mayResume(s) {
-        s.pointee.flags.remove(.backpressured)
-        if s.pointee.state == .registered && !s.pointee.flags.contains(.paused) { armRecv(slot) }
-        backpressuredSlots.swapAt(i, backpressuredSlots.count - 1)
-        backpressuredSlots.removeLast()
+      if mayResume(conns[backpressuredSlots[i]]) {
+        resumeBackpressured(at: i)
       } else {
         i += 1
       }
     }
+  }
+
+  /// Reads `backpressuredSlots[i]` again and removes it from the list (swapping the last one in).
+  func resumeBackpressured(at i: Int) {
+    let slot = backpressuredSlots[i]
+    let s = conns[slot]
+    s.pointee.flags.remove(.backpressured)
+    if s.pointee.state == .registered && !s.pointee.flags.contains(.paused) { armRecv(slot) }
+    backpressuredSlots.swapAt(i, backpressuredSlots.count - 1)
+    backpressuredSlots.removeLast()
   }
 
   private func mayResume(_ s: UnsafeMutablePointer<Connection>) -> Bool {
@@ -68,7 +60,10 @@ extension Worker {
       guard d.pointee.state == .registered, d.pointee.flags.contains(.congested) else { return true }
       return isStalled(d)
     }
+    // Paused by another worker: its resume message releases the sender; this
+    // is only the safety net for a pause that stopped being renewed.
+    if RemotePauses.isRemoteWait(target) { return tick &- s.pointee.backpressureTick >= Tuning.remotePauseSafetyTicks }
     guard let ring = shared.xfer[index][Int(-1 - target)] else { return true }
-    return ring.usedBytes <= ring.capacity / 4 || tick &- s.pointee.backpressureTick >= Tuning.stallTicks
+    return ring.usedBytes <= Tuning.xferRingResumeBytes || tick &- s.pointee.backpressureTick >= Tuning.stallTicks
   }
 }

@@ -20,7 +20,8 @@ extension Worker {
     if location.worker == index {
       deliverLocal(location, source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
     } else {
-      pushPacket(to: location, source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
+      pushPacket(to: location, from: PeerLocation(worker: index, slot: slot, generation: conn.pointee.generation),
+                 source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
     }
     currentSender = -1
   }

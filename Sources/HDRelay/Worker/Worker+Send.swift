@@ -55,7 +55,11 @@ extension Worker {
       }
       if !isStalled(conn) {
         capacity = Tuning.otherQueueCapacity
-        if currentSender >= 0 { backpressure(currentSender, waitingOn: slot) }
+        if currentSender >= 0 {
+          backpressure(currentSender, waitingOn: slot)
+        } else if remotePauses.currentSender != 0 {
+          pauseRemoteSender(destination: slot, conn)
+        }
       }
     }
     if !q.push(block, sendClass, capacity: capacity, dropped: &dropped) {

@@ -8,11 +8,12 @@ import HDProtocol
 extension Worker {
   /// Copies a RecvPacket frame into the ring towards `location.worker`.
   @inline(__always)
-  func pushPacket(to location: PeerLocation, source: DERPKey, packet: UnsafeRawPointer, packetBytes: Int, kind: PacketKind) {
+  func pushPacket(to location: PeerLocation, from sender: PeerLocation, source: DERPKey, packet: UnsafeRawPointer,
+                  packetBytes: Int, kind: PacketKind) {
     let dst = location.worker
     let frameBytes = FrameWriter.recvPacketHeaderBytes + packetBytes
     guard let ring = shared.xfer[index][dst],
-      let body = ring.reserve(type: XferType.packet.rawValue, bodyBytes: 16 + frameBytes)
+      let body = ring.reserve(type: XferType.packet.rawValue, bodyBytes: XferPacket.frameOffset + frameBytes)
     else {
       stats.add(.xferRingFull)
       stats.drop(.xferRingFull, kind, packetBytes: packetBytes)
@@ -20,14 +21,15 @@ extension Worker {
     }
     body.storeBytes(of: location.raw, as: UInt64.self)
     body.storeBytes(of: UInt64(kind.rawValue), toByteOffset: 8, as: UInt64.self)
-    let frame = body + 16
+    body.storeBytes(of: sender.raw, toByteOffset: XferPacket.senderOffset, as: UInt64.self)
+    let frame = body + XferPacket.frameOffset
     FrameHeader.encode(type: .recvPacket, payloadBytes: DERPConstants.keyBytes + packetBytes, to: frame)
     source.store(to: frame + DERPConstants.frameHeaderBytes)
     (frame + FrameWriter.recvPacketHeaderBytes).copyMemory(from: packet, byteCount: packetBytes)
     ring.commit()
     stats.add(.xferPackets)
     touchedWorkers |= 1 << UInt64(dst & 63)
-    if currentSender >= 0 && ring.usedBytes > ring.capacity / 2 {
+    if currentSender >= 0 && ring.usedBytes > Tuning.xferRingPauseBytes {
       backpressure(currentSender, waitingOn: -1 - Int32(dst))
     }
   }
@@ -82,42 +84,42 @@ extension Worker {
     touchedWorkers = 0
   }
 
-  /// Records are waiting in an inbound ring that is not held back by a congested destination.
+  /// Records are waiting in an inbound ring.
   func inboundXferHasData() -> Bool {
-    for src in 0..<shared.workerCount where src != index && blockedRings & (1 << UInt64(src)) == 0 {
+    for src in 0..<shared.workerCount where src != index {
       if shared.xfer[src][index]!.hasData { return true }
     }
     return false
   }
 
-  /// Handles every record waiting in the inbound rings. A packet for a
-  /// congested (not stalled) destination stops its ring until the destination
-  /// drains: the producer then sees its ring fill and pauses its senders.
+  /// Handles every record waiting in the inbound rings. Every record is taken:
+  /// one congested destination never holds a ring (and the other flows in it)
+  /// back; its remote senders are paused by message instead (Worker+RemoteBackpressure).
   @inline(__always)
   func drainXfer() {
     guard shared.workerCount > 1 else { return }
-    blockedRings = 0
     for src in 0..<shared.workerCount where src != index {
       let ring = shared.xfer[src][index]!
-      while true {
-        let n = ring.consume(max: 256) { type, body, _ in handleXfer(type, body) }
-        if n < 0 { blockedRings |= 1 << UInt64(src) }
-        if n != 256 { break }
-      }
+      while ring.consume(max: 256, { type, body, _ in handleXfer(type, body, from: src) }) == 256 {}
     }
   }
 
-  /// Handles one record; false = leave it (destination congested).
+  /// Handles one record from worker `src`.
   @inline(__always)
-  private func handleXfer(_ type: UInt8, _ body: UnsafeMutableRawPointer) -> Bool {
+  private func handleXfer(_ type: UInt8, _ body: UnsafeMutableRawPointer, from src: Int) -> Bool {
     let location = PeerLocation(raw: body.load(fromByteOffset: type == XferType.packet.rawValue ? 0 : 32, as: UInt64.self))
     switch XferType(rawValue: type) {
     case .packet?:
       let kind: PacketKind = body.load(fromByteOffset: 8, as: UInt8.self) == PacketKind.disco.rawValue ? .disco : .other
-      if kind == .other && isCongested(location) { return false }
-      let frame = body + 16
+      let frame = body + XferPacket.frameOffset
       let frameBytes = 5 + Int(UInt32(bigEndian: frame.loadUnaligned(fromByteOffset: 1, as: UInt32.self)))
+      remotePauses.currentSender = body.load(fromByteOffset: XferPacket.senderOffset, as: UInt64.self)
       deliverFrame(location, frame: frame, frameBytes: frameBytes, kind: kind)
+      remotePauses.currentSender = 0
+    case .pause?:
+      onRemotePause(location, from: src)
+    case .resume?:
+      onRemoteResume(location, from: src)
     case .add?:
       peers.add(DERPKey(bytes: body), location, seq: body.load(fromByteOffset: 40, as: UInt64.self))
       updateDupGauges()

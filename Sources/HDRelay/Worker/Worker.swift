@@ -37,8 +37,8 @@ final class Worker: @unchecked Sendable {
   var backpressuredSlots: [Int32] = []
   /// The connection whose frames are being handled (-1: none, e.g. cross-worker records).
   var currentSender: Int32 = -1
-  /// Inbound rings held back this iteration by a congested destination (bit = source worker).
-  var blockedRings: UInt64 = 0
+  /// Senders on other workers paused on behalf of this worker's congested destinations.
+  var remotePauses = RemotePauses()
   /// Control messages that found a cross-worker ring full, per destination worker.
   var overflow: [[XferControl]]
   /// Destination workers written to since the last wakeup pass.

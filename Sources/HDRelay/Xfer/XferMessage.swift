@@ -2,7 +2,8 @@
 import HDProtocol
 
 enum XferType: UInt8 {
-  /// [location: UInt64][kind: UInt8, 7 pad][RecvPacket frame bytes]
+  /// [location: UInt64][kind: UInt8, 7 pad][sender: UInt64][RecvPacket frame bytes]
+  /// (`sender` is the sending connection's location, for cross-worker backpressure).
   case packet = 1
   /// [key: 32][location: UInt64][seq: UInt64] — a connection registered.
   case add = 2
@@ -15,6 +16,17 @@ enum XferType: UInt8 {
   /// [key: 32][member: UInt64][destination: UInt64] — a duplicate of `key` left;
   /// the surviving member at `member` inherits one of its PeerGone destinations.
   case inheritSentTo = 6
+  /// [32 unused][sender: UInt64] — stop reading `sender`: a destination on the
+  /// writing worker is congested (also renews an earlier pause).
+  case pause = 7
+  /// [32 unused][sender: UInt64] — read `sender` again: the destination drained, stalled or left.
+  case resume = 8
+}
+
+/// Byte offsets in a `.packet` record body.
+enum XferPacket {
+  static let senderOffset = 16
+  static let frameOffset = 24
 }
 
 /// Control records: never dropped; kept in an overflow list while the ring is full.
@@ -24,6 +36,8 @@ enum XferControl {
   case activate(key: DERPKey, location: PeerLocation, seq: UInt64)
   case peerGone(key: DERPKey, location: PeerLocation, reason: PeerGoneReason)
   case inheritSentTo(key: DERPKey, member: PeerLocation, destination: PeerLocation)
+  case pause(sender: PeerLocation)
+  case resume(sender: PeerLocation)
 
   var type: XferType {
     switch self {
@@ -32,6 +46,8 @@ enum XferControl {
     case .activate: return .activate
     case .peerGone: return .peerGone
     case .inheritSentTo: return .inheritSentTo
+    case .pause: return .pause
+    case .resume: return .resume
     }
   }
 
@@ -55,6 +71,8 @@ enum XferControl {
       key.store(to: p)
       p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
       p.storeBytes(of: UInt64(reason.rawValue), toByteOffset: 40, as: UInt64.self)
+    case .pause(let sender), .resume(let sender):
+      p.storeBytes(of: sender.raw, toByteOffset: 32, as: UInt64.self)
     }
   }
 }
