@@ -22,7 +22,7 @@ complete -c hyper-derp -l stun-port -x -d 'UDP STUN binding responder (RFC 5389)
 complete -c hyper-derp -l mesh-key-file -r -F -d 'Shared mesh secret (derper\'s -mesh-psk-file); holders may use WatchConns, ClosePeer, ForwardPacket. NOT IMPLEMENTED YET: only the default is accepted.'
 complete -c hyper-derp -l mesh-peer -x -d 'Other relays of the same region to mesh with (derper\'s -mesh-with); needs mesh.key_file. NOT IMPLEMENTED YET: only the default is accepted.'
 complete -c hyper-derp -l verify-client-url -x -d 'Admission controller (derper/Headscale compatible): POST the node key and source IP, expect {"Allow":true}.'
-complete -c hyper-derp -l verify-client-fail-open -d 'Admit clients when the controller cannot be reached (timeout 5 s, non-200, bad JSON, queue full).'
+complete -c hyper-derp -l verify-client-fail-open -d 'Admit clients when the controller cannot be asked (unreachable, 5 s timeout, queue full); a non-200 or malformed answer still rejects.'
 complete -c hyper-derp -l metrics-port -x -d 'HTTP server for /metrics, /health and (opt-in) /debug/*. 0 = off. Must differ from port.'
 complete -c hyper-derp -l metrics-bind -x -d 'Where the metrics server listens (the C++ server always binds 0.0.0.0).'
 complete -c hyper-derp -l metrics-tls-cert -r -F -d 'The metrics server\'s own certificate (HTTPS); pair with metrics.tls_key.'

@@ -105,7 +105,7 @@ public enum ConfigSchema {
     ConfigKeySpec(
       "verify_clients.fail_open", flag: "--verify-client-fail-open", type: .boolean,
       defaultDescription: "false", lineage: .new,
-      doc: "Admit clients when the controller cannot be reached (timeout 5 s, non-200, bad JSON, queue full).",
+      doc: "Admit clients when the controller cannot be asked (unreachable, 5 s timeout, queue full); a non-200 or malformed answer still rejects.",
       read: { .boolean($0.verifyClients.failOpen) }, write: { $0.verifyClients.failOpen = $1.booleanValue }),
     ConfigKeySpec(
       "metrics.port", flag: "--metrics-port", type: .integer(0...65535), defaultDescription: "0",

@@ -2,7 +2,10 @@
 // and the counters a scrape sees. The verifier threads produce outcomes; the
 // owning worker counts them (its stats block has a single writer).
 
-/// Why a verification produced no Allow/deny answer. `fail_open` decides these.
+/// Why a verification produced no Allow/deny answer. `fail_open` decides
+/// only when the controller could not be asked (`admitsWhenFailOpen`): a
+/// controller that answered, but not with 200 and a boolean Allow, rejects,
+/// as derper does, so a broken or hostile controller never opens the relay.
 public enum VerifyError: Int, CaseIterable, Sendable {
   /// Name resolution, connect or I/O failed.
   case unreachable
@@ -14,6 +17,15 @@ public enum VerifyError: Int, CaseIterable, Sendable {
   case badResponse
   /// The verifier's bounded queue was full; the request was never sent.
   case queueFull
+
+  /// True for the errors where the controller was never reached or never
+  /// answered in time; false for answers that were not a valid 200.
+  public var admitsWhenFailOpen: Bool {
+    switch self {
+    case .unreachable, .timeout, .queueFull: return true
+    case .badStatus, .badResponse: return false
+    }
+  }
 
   /// Label for metrics and logs.
   public var label: String {

@@ -52,7 +52,7 @@ extension Worker {
       stats.add(.verifyDenied)
     case .failed(let why):
       stats.add(VerifyCounters.counter(why))
-      if verifier.failOpen {
+      if verifier.failOpen && why.admitsWhenFailOpen {
         stats.add(.verifyFailOpenAdmits)
         admit = true
       }
