@@ -62,7 +62,7 @@ let package = Package(
       swiftSettings: strict),
     // Test-only counting malloc (interposes the whole test executable; cheap when idle).
     .target(name: "CAllocCounter", path: "Tests/CAllocCounter"),
-    .testTarget(name: "HDRelayAllocationTests", dependencies: ["CAllocCounter", "HDRelay", "HDClient", "HDConfig", "HDProtocol"],
+    .testTarget(name: "HDRelayAllocationTests", dependencies: ["CAllocCounter", "HDRelay", "HDClient", "HDConfig", "HDProtocol", "HDTLS"],
       swiftSettings: strict),
   ]
 )

@@ -6,6 +6,8 @@
 #include "alloc_counter.h"
 #include <errno.h>
 #include <execinfo.h>
+#include <link.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -29,6 +31,14 @@ static _Atomic int32_t watchedTIDs[HD_ALLOC_WATCH_MAX];
 static _Atomic uint64_t allocationCounts[HD_ALLOC_WATCH_MAX];
 static _Atomic uint64_t freeCounts[HD_ALLOC_WATCH_MAX];
 static _Atomic uint64_t allocatedByteCounts[HD_ALLOC_WATCH_MAX];
+static _Atomic uint64_t libraryAllocationCounts[HD_ALLOC_WATCH_MAX];
+static _Atomic uint64_t libraryFreeCounts[HD_ALLOC_WATCH_MAX];
+/// Executable ranges of the libraries whose calls are also counted apart (the
+/// caller of malloc/free lies inside one), e.g. libcrypto and libssl for
+/// OpenSSL (CRYPTO_free tail-calls free, so its caller is in libssl).
+#define LIBRARIES_MAX 4
+static _Atomic uintptr_t libraryStarts[LIBRARIES_MAX], libraryEnds[LIBRARIES_MAX];
+static _Atomic int libraryCount;
 
 // initial-exec: reading these never calls __tls_get_addr (which may malloc).
 static __thread __attribute__((tls_model("initial-exec"))) unsigned threadGeneration;
@@ -70,56 +80,71 @@ static void recordStack(void) {
   atomic_store_explicit(&stackDepths[index], depth, memory_order_release);
 }
 
-static inline void countAllocation(size_t bytes) {
+static inline int isLibraryCaller(void *caller) {
+  uintptr_t address = (uintptr_t)caller;
+  int count = atomic_load_explicit(&libraryCount, memory_order_acquire);
+  for (int i = 0; i < count; i++) {
+    if (address >= atomic_load_explicit(&libraryStarts[i], memory_order_relaxed)
+        && address < atomic_load_explicit(&libraryEnds[i], memory_order_relaxed)) return 1;
+  }
+  return 0;
+}
+
+static inline void countAllocation(size_t bytes, void *caller) {
   int slot = watchedSlot();
   if (slot < 0) return;
   atomic_fetch_add_explicit(&allocationCounts[slot], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&allocatedByteCounts[slot], bytes, memory_order_relaxed);
-  recordStack();
+  if (isLibraryCaller(caller)) {
+    atomic_fetch_add_explicit(&libraryAllocationCounts[slot], 1, memory_order_relaxed);
+  } else {
+    recordStack();
+  }
 }
 
-static inline void countFree(void *pointer) {
+static inline void countFree(void *pointer, void *caller) {
   if (pointer == NULL) return;
   int slot = watchedSlot();
   if (slot < 0) return;
   atomic_fetch_add_explicit(&freeCounts[slot], 1, memory_order_relaxed);
+  if (isLibraryCaller(caller)) atomic_fetch_add_explicit(&libraryFreeCounts[slot], 1, memory_order_relaxed);
 }
 
 // MARK: The interposed allocator
 
 void *malloc(size_t bytes) {
-  countAllocation(bytes);
+  countAllocation(bytes, __builtin_return_address(0));
   return __libc_malloc(bytes);
 }
 
 void free(void *pointer) {
-  countFree(pointer);
+  countFree(pointer, __builtin_return_address(0));
   __libc_free(pointer);
 }
 
 void *calloc(size_t count, size_t bytes) {
-  countAllocation(count * bytes);
+  countAllocation(count * bytes, __builtin_return_address(0));
   return __libc_calloc(count, bytes);
 }
 
 void *realloc(void *pointer, size_t bytes) {
-  countAllocation(bytes);
+  countAllocation(bytes, __builtin_return_address(0));
   return __libc_realloc(pointer, bytes);
 }
 
 void *memalign(size_t alignment, size_t bytes) {
-  countAllocation(bytes);
+  countAllocation(bytes, __builtin_return_address(0));
   return __libc_memalign(alignment, bytes);
 }
 
 void *aligned_alloc(size_t alignment, size_t bytes) {
-  countAllocation(bytes);
+  countAllocation(bytes, __builtin_return_address(0));
   return __libc_memalign(alignment, bytes);
 }
 
 int posix_memalign(void **result, size_t alignment, size_t bytes) {
   if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0) return EINVAL;
-  countAllocation(bytes);
+  countAllocation(bytes, __builtin_return_address(0));
   void *pointer = __libc_memalign(alignment, bytes);
   if (pointer == NULL) return ENOMEM;
   *result = pointer;
@@ -127,12 +152,12 @@ int posix_memalign(void **result, size_t alignment, size_t bytes) {
 }
 
 void *valloc(size_t bytes) {
-  countAllocation(bytes);
+  countAllocation(bytes, __builtin_return_address(0));
   return __libc_valloc(bytes);
 }
 
 void *pvalloc(size_t bytes) {
-  countAllocation(bytes);
+  countAllocation(bytes, __builtin_return_address(0));
   return __libc_pvalloc(bytes);
 }
 
@@ -147,6 +172,8 @@ int hd_alloc_watch(const int32_t *tids, int count) {
     atomic_store_explicit(&allocationCounts[i], 0, memory_order_relaxed);
     atomic_store_explicit(&freeCounts[i], 0, memory_order_relaxed);
     atomic_store_explicit(&allocatedByteCounts[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&libraryAllocationCounts[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&libraryFreeCounts[i], 0, memory_order_relaxed);
   }
   for (int i = 0; i < STACKS_MAX; i++) atomic_store_explicit(&stackDepths[i], 0, memory_order_relaxed);
   atomic_store_explicit(&stacksTaken, 0, memory_order_relaxed);
@@ -161,11 +188,13 @@ void hd_alloc_unwatch(void) {
 }
 
 hd_alloc_counts hd_alloc_counts_of(int index) {
-  hd_alloc_counts counts = {0, 0, 0};
+  hd_alloc_counts counts = {0, 0, 0, 0, 0};
   if (index < 0 || index >= HD_ALLOC_WATCH_MAX) return counts;
   counts.allocations = atomic_load_explicit(&allocationCounts[index], memory_order_relaxed);
   counts.frees = atomic_load_explicit(&freeCounts[index], memory_order_relaxed);
   counts.allocatedBytes = atomic_load_explicit(&allocatedByteCounts[index], memory_order_relaxed);
+  counts.libraryAllocations = atomic_load_explicit(&libraryAllocationCounts[index], memory_order_relaxed);
+  counts.libraryFrees = atomic_load_explicit(&libraryFreeCounts[index], memory_order_relaxed);
   return counts;
 }
 
@@ -191,4 +220,33 @@ void hd_alloc_print_stacks(int fd) {
     dprintf(fd, "--- watched allocation %d (first with this stack) ---\n", i + 1);
     backtrace_symbols_fd(stackFrames[i], depth, fd);
   }
+}
+
+/// Finds the loaded object and records the span of its executable segments.
+static int findLibrary(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  const char *fragment = data;
+  if (info->dlpi_name == NULL || strstr(info->dlpi_name, fragment) == NULL) return 0;
+  uintptr_t start = UINTPTR_MAX, end = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+    if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
+    uintptr_t low = info->dlpi_addr + segment->p_vaddr;
+    if (low < start) start = low;
+    if (low + segment->p_memsz > end) end = low + segment->p_memsz;
+  }
+  if (end == 0) return 0;
+  int count = atomic_load_explicit(&libraryCount, memory_order_relaxed);
+  for (int i = 0; i < count; i++) {
+    if (atomic_load_explicit(&libraryStarts[i], memory_order_relaxed) == start) return 1;  // already known
+  }
+  if (count == LIBRARIES_MAX) return 0;
+  atomic_store_explicit(&libraryStarts[count], start, memory_order_relaxed);
+  atomic_store_explicit(&libraryEnds[count], end, memory_order_relaxed);
+  atomic_store_explicit(&libraryCount, count + 1, memory_order_release);
+  return 1;
+}
+
+int hd_alloc_attribute_library(const char *nameFragment) {
+  return dl_iterate_phdr(findLibrary, (void *)nameFragment);
 }

@@ -1,6 +1,6 @@
 // Drives DERP packets through the relay from the test thread over the clients'
-// plain sockets, with every buffer allocated up front, so the measured window
-// is the relay forwarding and nothing else. Lock-step: each round sends a
+// transports (plain socket or TLS session), framing them by hand into buffers
+// allocated up front. Lock-step: each round sends a
 // batch on every sender, then reads that batch back on every receiver, so at
 // most one batch per pair is in flight and nothing is dropped for lack of
 // buffer space.
@@ -61,12 +61,12 @@ final class RawPacketPairs {
     var delivered = 0
     for _ in 0..<rounds {
       for p in senders.indices {
-        try sendAll(senders[p].transport.fileDescriptor, batches + p * batchBytes, batchBytes)
+        try sendAll(senders[p].transport, batches + p * batchBytes, batchBytes)
       }
       for p in receivers.indices {
         var got = 0
         while got < batchPackets {
-          if try readPacket(receivers[p].transport.fileDescriptor, expectedSource: sourceKeys + 32 * p) { got += 1 }
+          if try readPacket(receivers[p].transport, expectedSource: sourceKeys + 32 * p) { got += 1 }
         }
         delivered += got
       }
@@ -76,12 +76,12 @@ final class RawPacketPairs {
 
   /// Reads one frame; true when it is a RecvPacket from the expected source
   /// (other frames, e.g. a keepalive, are skipped).
-  private func readPacket(_ fd: Int32, expectedSource: UnsafeRawPointer) throws -> Bool {
-    try receiveAll(fd, frame, 5)
+  private func readPacket(_ transport: ClientTransport, expectedSource: UnsafeRawPointer) throws -> Bool {
+    try receiveAll(transport, frame, 5)
     let type = frame.load(as: UInt8.self)
     let length = Int(UInt32(bigEndian: frame.loadUnaligned(fromByteOffset: 1, as: UInt32.self)))
     guard length <= frameBytesMax - 5 else { throw PacketPairsError(description: "frame of \(length) bytes") }
-    if length > 0 { try receiveAll(fd, frame + 5, length) }
+    if length > 0 { try receiveAll(transport, frame + 5, length) }
     guard type == 0x05 else { return false }  // not a RecvPacket
     guard length == 32 + packetBytes else {
       throw PacketPairsError(description: "RecvPacket of \(length - 32) bytes, sent \(packetBytes)")
@@ -92,24 +92,17 @@ final class RawPacketPairs {
     return true
   }
 
-  private func sendAll(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) throws {
-    var offset = 0
-    while offset < count {
-      let n = send(fd, bytes + offset, count - offset, Int32(MSG_NOSIGNAL))
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { throw PacketPairsError(description: "send: errno \(errno)") }
-      offset += n
-    }
+  private func sendAll(_ transport: ClientTransport, _ bytes: UnsafeRawPointer, _ count: Int) throws {
+    try transport.write(UnsafeRawBufferPointer(start: bytes, count: count))
   }
 
   /// Blocks until `count` bytes arrived; the clients' receive timeout (set at
   /// handshake) bounds the wait.
-  private func receiveAll(_ fd: Int32, _ into: UnsafeMutableRawPointer, _ count: Int) throws {
+  private func receiveAll(_ transport: ClientTransport, _ into: UnsafeMutableRawPointer, _ count: Int) throws {
     var offset = 0
     while offset < count {
-      let n = recv(fd, into + offset, count - offset, Int32(MSG_WAITALL))
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { throw PacketPairsError(description: n == 0 ? "relay closed a receiver" : "recv: errno \(errno)") }
+      let n = try transport.read(into: UnsafeMutableRawBufferPointer(start: into + offset, count: count - offset))
+      guard n > 0 else { throw PacketPairsError(description: "relay closed a receiver") }
       offset += n
     }
   }

@@ -27,12 +27,21 @@ final class PacketMemory {
 
   /// Send-queue state blocks (one per connection with something to send).
   let queues: BlockPool
+  /// Userspace TLS scratch, one record of plaintext read and one gathered for
+  /// writing: Swift's temporary allocations this large come from the heap.
+  let tlsReadScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Worker.tlsRecordPlaintextBytesMax, alignment: 16)
+  let tlsGatherScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Worker.tlsRecordGatherBytes, alignment: 16)
 
   init() throws(RelayError) {
     small = try BlockPool(blockBytes: Tuning.smallBlockBytes, count: Tuning.smallBlockCount)
     large = try BlockPool(blockBytes: Tuning.largeBlockBytes, count: Tuning.largeBlockCount)
     queues = try BlockPool(blockBytes: Tuning.sendQueueBlockBytes, count: Tuning.sendQueueBlockCount)
     precondition(SendQueue.blockBytesNeeded <= Tuning.sendQueueBlockBytes, "send-queue layout exceeds its block")
+  }
+
+  deinit {
+    tlsReadScratch.deallocate()
+    tlsGatherScratch.deallocate()
   }
 
   @inline(__always)

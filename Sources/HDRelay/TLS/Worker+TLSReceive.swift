@@ -59,27 +59,27 @@ extension Worker {
   func decryptRecords(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     guard let tls = conn.pointee.tls else { return }
     let session = tls.pointee.session
-    withUnsafeTemporaryAllocation(byteCount: Self.tlsRecordPlaintextBytesMax, alignment: 16) { buffer in
-      while conn.pointee.state != .closing && conn.pointee.state != .free {
-        switch session.read(into: buffer) {
-        case .data(let n):
-          receivePlaintext(slot, conn, buffer.baseAddress!, n)
-        case .needMore:
-          // TLS 1.3 KeyUpdate and the like leave an answer to send.
-          if session.pendingOutputBytes > 0 { shipTLSOutput(slot, conn) }
-          return
-        case .closed:
-          tlsStats?.add(.userspaceCloseNotify)
-          session.shutdown()  // answer with our close_notify, best effort
-          shipTLSOutput(slot, conn)
-          beginClose(slot, reason: .peerClosed)
-          return
-        case .failed:
-          tlsStats?.add(.userspaceRecordErrors)
-          stats.add(.protocolErrors)
-          beginClose(slot, reason: .protocolError)
-          return
-        }
+    // The worker's scratch: a temporary buffer this size would come from the heap.
+    let buffer = memory.tlsReadScratch
+    while conn.pointee.state != .closing && conn.pointee.state != .free {
+      switch session.read(into: buffer) {
+      case .data(let n):
+        receivePlaintext(slot, conn, buffer.baseAddress!, n)
+      case .needMore:
+        // TLS 1.3 KeyUpdate and the like leave an answer to send.
+        if session.pendingOutputBytes > 0 { shipTLSOutput(slot, conn) }
+        return
+      case .closed:
+        tlsStats?.add(.userspaceCloseNotify)
+        session.shutdown()  // answer with our close_notify, best effort
+        shipTLSOutput(slot, conn)
+        beginClose(slot, reason: .peerClosed)
+        return
+      case .failed:
+        tlsStats?.add(.userspaceRecordErrors)
+        stats.add(.protocolErrors)
+        beginClose(slot, reason: .protocolError)
+        return
       }
     }
   }

@@ -25,46 +25,53 @@ extension Worker {
   private func encryptQueuedFrames(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
     guard conn.pointee.sendQueue != nil else { return }
     let session = tls.pointee.session
-    let ok = withUnsafeTemporaryAllocation(byteCount: Self.tlsRecordGatherBytes, alignment: 16) { gather -> Bool in
-      var gathered = 0
-      func flushGather() -> Bool {
-        defer { gathered = 0 }
-        return session.write(UnsafeRawBufferPointer(rebasing: gather[0..<gathered]))
-      }
-      while let block = conn.pointee.sendQueue, !SendQueue(block).isEmpty {
-        let q = SendQueue(block)
-        let offered = q.prepareSend()
-        guard offered > 0 else { break }
-        let message = q.msghdrPointer.pointee
-        for i in 0..<Int(message.msg_iovlen) {
-          let iov = message.msg_iov[i]
-          let bytes = UnsafeRawBufferPointer(start: iov.iov_base, count: iov.iov_len)
-          if gathered + bytes.count > gather.count && gathered > 0 {
-            guard flushGather() else { return false }
-          }
-          if bytes.count >= gather.count {
-            guard session.write(bytes) else { return false }  // big frames go straight to records
-          } else {
-            UnsafeMutableRawBufferPointer(rebasing: gather[gathered..<(gathered + bytes.count)]).copyMemory(from: bytes)
-            gathered += bytes.count
-          }
+    // The worker's scratch: a temporary buffer this size would come from the heap.
+    let gather = memory.tlsGatherScratch
+    var gathered = 0
+    var ok = true
+    drain: while let block = conn.pointee.sendQueue, !SendQueue(block).isEmpty {
+      let q = SendQueue(block)
+      let offered = q.prepareSend()
+      guard offered > 0 else { break }
+      let message = q.msghdrPointer.pointee
+      for i in 0..<Int(message.msg_iovlen) {
+        let iov = message.msg_iov[i]
+        let bytes = UnsafeRawBufferPointer(start: iov.iov_base, count: iov.iov_len)
+        if gathered + bytes.count > gather.count && gathered > 0 {
+          ok = writeGathered(session, gather, &gathered)
+          guard ok else { break drain }
         }
-        q.complete(sent: offered) { frame, sendClass in
-          if sendClass != .control {
-            stats.add(.packetsSent)
-          } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
-            conn.pointee.flags.remove(.pongPending)
-          }
-          memory.freeFrame(frame)
+        if bytes.count >= gather.count {
+          ok = session.write(bytes)  // big frames go straight to records
+          guard ok else { break drain }
+        } else {
+          UnsafeMutableRawBufferPointer(rebasing: gather[gathered..<(gathered + bytes.count)]).copyMemory(from: bytes)
+          gathered += bytes.count
         }
       }
-      return gathered == 0 || flushGather()
+      q.complete(sent: offered) { frame, sendClass in
+        if sendClass != .control {
+          stats.add(.packetsSent)
+        } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
+          conn.pointee.flags.remove(.pongPending)
+        }
+        memory.freeFrame(frame)
+      }
     }
+    if ok && gathered > 0 { ok = writeGathered(session, gather, &gathered) }
     guard ok else {
       stats.add(.protocolErrors)
       return beginClose(slot, reason: .writeError)
     }
     releaseIdleSendQueue(slot, conn)
+  }
+
+  /// Encrypts the gathered plaintext as one record and empties the gather buffer.
+  /// (A method with an inout count, not a nested function capturing it: that
+  /// boxes the count on the heap in debug builds, once per flush.)
+  private func writeGathered(_ session: TLSServerSession, _ gather: UnsafeMutableRawBufferPointer, _ gathered: inout Int) -> Bool {
+    defer { gathered = 0 }
+    return session.write(UnsafeRawBufferPointer(rebasing: gather[0..<gathered]))
   }
 
   /// Submits the session's pending ciphertext (or what fits in one staging

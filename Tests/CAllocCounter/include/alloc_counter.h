@@ -17,12 +17,21 @@ typedef struct {
   uint64_t frees;
   /// Bytes requested by those allocations.
   uint64_t allocatedBytes;
+  /// Of `allocations` and `frees`: the calls made directly by the library
+  /// named to `hd_alloc_attribute_library` (e.g. OpenSSL's CRYPTO_malloc).
+  uint64_t libraryAllocations;
+  uint64_t libraryFrees;
 } hd_alloc_counts;
 
 /// Starts counting (from zero) the heap calls of the threads whose kernel
 /// thread ids (gettid) are `tids[0..<count]`; replaces any earlier watch.
 /// Returns the number watched (count clamped to HD_ALLOC_WATCH_MAX).
 int hd_alloc_watch(const int32_t *tids, int count);
+/// Also counts apart the heap calls whose caller lies in the loaded object
+/// whose path contains `nameFragment` (e.g. "libcrypto.so"); up to 4 such
+/// libraries, kept for the process. Returns 1 when found. Those calls are
+/// left out of the recorded stacks.
+int hd_alloc_attribute_library(const char *nameFragment);
 /// Stops counting; the counts read afterwards are frozen.
 void hd_alloc_unwatch(void);
 /// Counts so far of the watched thread at `index` (the order given to `hd_alloc_watch`).
