@@ -35,7 +35,7 @@ final class WorkerAllocationTests: XCTestCase {
   /// Userspace TLS only: OpenSSL 3.0's record layer allocates a 40-byte
   /// WPACKET sub-block for every record it reads (one) and writes (three),
   /// inside SSL_read/SSL_write where the relay cannot supply memory. Those are
-  /// counted apart (their caller is libcrypto) and bounded per record: each
+  /// counted apart (their caller is in libcrypto or libssl) and bounded per record: each
   /// round moves one record per pair in and one out (10 packets of 1400 B fit
   /// a 16 KiB record), 4 heap calls measured; the bound is twice that, for
   /// records split differently under load. The relay's own calls must stay
@@ -70,8 +70,8 @@ final class WorkerAllocationTests: XCTestCase {
     try assertForwardingDoesNotAllocate(workers: 2)
   }
 
-  /// Userspace TLS (this host has no kernel TLS): records decrypted and
-  /// re-encrypted through the worker's memory BIOs.
+  /// Userspace TLS (ktls: off; kernel TLS runs only in the VM tests): records
+  /// decrypted and re-encrypted through the worker's memory BIOs.
   func testOneWorkerForwardsOverUserspaceTLSWithoutHeapAllocationPerPacket() throws {
     try assertForwardingDoesNotAllocate(workers: 1, tls: true)
   }
