@@ -25,6 +25,9 @@ struct RemotePauses {
   /// `PeerLocation.raw` of the sender of the cross-worker packet being delivered (0: none).
   var currentSender: UInt64 = 0
 
+  /// Room up front, so the first pauses don't allocate on the worker thread.
+  init() { entries.reserveCapacity(64) }
+
   /// `Connection.waitingOn` of a sender paused by worker `w` (local slots are
   /// ≥ 0, a full ring towards `w` is -1 - w).
   @inline(__always) static func waitCode(worker w: Int) -> Int32 { Int32.min + Int32(w) }
