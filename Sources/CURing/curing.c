@@ -65,6 +65,13 @@ void hd_prep_recv_select(struct io_uring_sqe *sqe, int fd, int bgid, uint64_t us
   io_uring_sqe_set_data64(sqe, user_data);
 }
 
+void hd_prep_recv_select_max(struct io_uring_sqe *sqe, int fd, int bgid, unsigned max_bytes, uint64_t user_data) {
+  io_uring_prep_recv(sqe, fd, NULL, max_bytes, 0);
+  sqe->flags |= HD_IOSQE_BUFFER_SELECT;
+  sqe->buf_group = (unsigned short)bgid;
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
 void hd_prep_sendmsg(struct io_uring_sqe *sqe, int fd, const struct msghdr *msg, uint64_t user_data) {
   io_uring_prep_sendmsg(sqe, fd, msg, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, user_data);

@@ -119,4 +119,8 @@ enum Tuning {
   /// Bucket burst for `peer_rate_limit`: at least one maximal frame so a
   /// frame is never cut (derper raises the burst to 65568 likewise).
   static let peerRateBurstBytesMin: Int64 = 65_536 + 32 + 5
+  /// A paused peer is read again once this many tokens are back (one full
+  /// receive): smaller would wake the loop more often for smaller reads. The
+  /// burst is larger, so the bucket always gets there.
+  static let peerRateResumeBytes = Int64(recvBufferBytes)
 }

@@ -73,63 +73,73 @@ final class RelayConfigBehaviourTests: XCTestCase {
     XCTAssertNoThrow(try harness.connect().barrier(), "the budget refills")
   }
 
-  /// The relay reads a limited peer at about the limit (it pauses reading, so
-  /// TCP pushes back on the sender) and never cuts a frame: what arrives is
-  /// whole and in order. The read rate is taken from the relay's own byte
-  /// counter in a window where the sender has far more queued than the limit.
+  /// The relay reads a limited peer at about the limit (it stops reading, so
+  /// TCP pushes back on the sender) and never damages a frame: what arrives is
+  /// whole and in order. Timing comes from when packets reach the receiver
+  /// (the relay forwards what it reads at once): after the burst the average
+  /// is near the limit, no second carries much more than limit + burst, and a
+  /// second peer with its own bucket is not held up by the throttled one.
   func testPeerRateLimitSlowsTheSenderWithoutDamagingFrames() throws {
     let limit = 500_000
+    let burst = 500_000  // max(limit, one maximal frame)
     let harness = try RelayHarness(workers: 2) { $0.peerRateLimitBytesPerSecond = Int64(limit) }
-    let sender = try harness.connect()
-    let receiver = try harness.connect()
+    let (sender, receiver) = (try harness.connect(), try harness.connect())
+    let (other, otherReceiver) = (try harness.connect(), try harness.connect())
     let packetBytes = 1000
-    let count = 2000  // 2 MB: about 4 s at the limit
+    let frameBytes = 5 + 32 + packetBytes  // what the relay reads per packet
+    let count = 2000  // 2.07 MB: the burst, then about 3 s at the limit
+    let otherCount = 400  // 415 kB: inside the other peer's own burst
+
+    let limited = SequencedReader(receiver, count: count, packetBytes: packetBytes)
     let sendFailure = LockedBox<String?>(nil)
-    // Both ends block, so each runs on its own thread.
-    let senderBox = UncheckedSendable(sender)
-    let destination = receiver.publicKey
+    sendSequenced(sender, to: receiver.publicKey, count: count, packetBytes: packetBytes, failure: sendFailure)
+    // Once the limited sender is past its burst (throttled), the other peer sends its burst.
+    while limited.received < 700 && limited.isRunning { Thread.sleep(forTimeInterval: 0.01) }
+    let independent = SequencedReader(otherReceiver, count: otherCount, packetBytes: packetBytes)
+    let otherStarted = SequencedReader.now()
+    sendSequenced(other, to: otherReceiver.publicKey, count: otherCount, packetBytes: packetBytes, failure: sendFailure)
+
+    XCTAssertTrue(independent.wait(seconds: 10), "other peer: \(independent.received) of \(otherCount)")
+    XCTAssertTrue(limited.wait(seconds: 20), "limited peer: \(limited.received) of \(count)")
+    XCTAssertNil(sendFailure.value)
+    XCTAssertNil(limited.problem)
+    XCTAssertNil(independent.problem)
+    let arrivals = limited.arrivals
+    guard arrivals.count == count, independent.arrivals.count == otherCount else { return }
+
+    let otherSeconds = independent.arrivals[otherCount - 1] - otherStarted
+    XCTAssertLessThan(otherSeconds, 0.75, "the other peer's \(otherCount * frameBytes) B within its own burst")
+    XCTAssertLessThan(otherSeconds, arrivals[count - 1] - otherStarted, "the other peer finished first")
+
+    // Average after the burst: from the first packet past it to the last.
+    let afterBurst = burst / frameBytes + 1
+    let steadyBytes = Double((count - 1 - afterBurst) * frameBytes)
+    let rate = steadyBytes / (arrivals[count - 1] - arrivals[afterBurst])
+    let context = "\(count * frameBytes) B in \(arrivals[count - 1] - arrivals[0]) s (limit \(limit) B/s, burst \(burst) B)"
+    XCTAssertLessThan(rate, 1.5 * Double(limit), "\(rate) B/s after the burst: " + context)
+    XCTAssertGreaterThan(rate, 0.5 * Double(limit), "\(rate) B/s after the burst: " + context)
+
+    // The busiest second: at most limit + burst, with room for the receiver's scheduling delays.
+    var busiestBytes = 0
+    var end = 0
+    for start in 0..<count {
+      while end < count && arrivals[end] < arrivals[start] + 1.0 { end += 1 }
+      busiestBytes = max(busiestBytes, (end - start) * frameBytes)
+    }
+    XCTAssertLessThan(Double(busiestBytes), 1.5 * Double(limit + burst), "busiest second \(busiestBytes) B: " + context)
+    XCTAssertGreaterThan(harness.relay.statsSnapshot().rateLimitPauses, 0)
+  }
+
+  private func sendSequenced(_ client: DERPClient, to destination: DERPKey, count: Int, packetBytes: Int,
+                             failure: LockedBox<String?>) {
+    let box = UncheckedSendable(client)
     Thread {
       do {
-        for i in 0..<count { try senderBox.value.send(to: destination, packet: sequencedPacket(i, bytes: packetBytes)) }
+        for i in 0..<count { try box.value.send(to: destination, packet: sequencedPacket(i, bytes: packetBytes)) }
       } catch {
-        sendFailure.value = "\(error)"
+        failure.value = "\(error)"
       }
     }.start()
-    let receiverBox = UncheckedSendable(receiver)
-    let report = LockedBox<(received: Int, last: Int, problem: String?)>((0, -1, nil))
-    let done = DispatchSemaphore(value: 0)
-    Thread {
-      while report.value.last < count - 1 {
-        guard let got = try? receiverBox.value.receivePacket(timeoutSeconds: 2) else { break }
-        guard let sequence = sequenceNumber(of: got.packet, bytes: packetBytes) else {
-          report.value.problem = "damaged frame after \(report.value.last)"
-          break
-        }
-        guard sequence > report.value.last else {
-          report.value.problem = "packet \(sequence) after \(report.value.last)"
-          break
-        }
-        report.value = (report.value.received + 1, sequence, nil)
-      }
-      done.signal()
-    }.start()
-
-    let started = Date()
-    func bytesReadAfter(_ seconds: Double) -> UInt64 {
-      Thread.sleep(until: started.addingTimeInterval(seconds))
-      return harness.relay.statsSnapshot().bytesReceived
-    }
-    let early = bytesReadAfter(1.0)
-    let late = bytesReadAfter(2.5)
-    let rate = Double(late - early) / 1.5
-    let context = "read \(early) B by 1.0 s, \(late) B by 2.5 s (limit \(limit) B/s, \(count * packetBytes) B sent)"
-    XCTAssertLessThan(rate, 1.5 * Double(limit), context)
-    XCTAssertGreaterThan(rate, 0.5 * Double(limit), "far below the limit: " + context)
-
-    XCTAssertEqual(done.wait(timeout: .now() + 15), .success)
-    XCTAssertNil(report.value.problem)
-    XCTAssertGreaterThan(report.value.received, 0)
-    XCTAssertNil(sendFailure.value)
   }
 
   // MARK: Helpers
@@ -192,6 +202,43 @@ func sequenceNumber(of packet: [UInt8], bytes: Int) -> Int? {
   guard packet.count == bytes else { return nil }
   let sequence = Int(packet[0]) << 24 | Int(packet[1]) << 16 | Int(packet[2]) << 8 | Int(packet[3])
   return packet == sequencedPacket(sequence, bytes: bytes) ? sequence : nil
+}
+
+/// Reads `count` sequenced packets on its own thread (the client blocks),
+/// noting when each arrived; stops at the first damaged or reordered one.
+final class SequencedReader: @unchecked Sendable {
+  private let state = LockedBox<(arrivals: [Double], problem: String?, running: Bool)>(([], nil, true))
+  private let done = DispatchSemaphore(value: 0)
+
+  static func now() -> Double { ProcessInfo.processInfo.systemUptime }
+
+  init(_ client: DERPClient, count: Int, packetBytes: Int) {
+    let box = UncheckedSendable(client)
+    Thread { [state, done] in
+      var expected = 0
+      while expected < count {
+        guard let got = try? box.value.receivePacket(timeoutSeconds: 5) else {
+          state.mutate { $0.problem = "nothing for 5 s after \(expected) packets" }
+          break
+        }
+        guard let sequence = sequenceNumber(of: got.packet, bytes: packetBytes), sequence == expected else {
+          state.mutate { $0.problem = "packet \(expected) damaged or out of order" }
+          break
+        }
+        let at = SequencedReader.now()
+        state.mutate { $0.arrivals.append(at) }
+        expected += 1
+      }
+      state.mutate { $0.running = false }
+      done.signal()
+    }.start()
+  }
+
+  var arrivals: [Double] { state.value.arrivals }
+  var received: Int { state.value.arrivals.count }
+  var problem: String? { state.value.problem }
+  var isRunning: Bool { state.value.running }
+  func wait(seconds: Double) -> Bool { done.wait(timeout: .now() + seconds) == .success }
 }
 
 final class LockedBox<Value>: @unchecked Sendable {

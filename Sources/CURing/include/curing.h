@@ -70,6 +70,9 @@ void hd_buf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br, unsig
 void hd_prep_recv_multishot(struct io_uring_sqe *sqe, int fd, int bgid, uint64_t user_data);
 /// One recv into a buffer picked from group `bgid` (the buffer's full size).
 void hd_prep_recv_select(struct io_uring_sqe *sqe, int fd, int bgid, uint64_t user_data);
+/// The same, taking at most `max_bytes` (less than the buffer: the kernel
+/// reads only that much of what the socket holds; 0 means the whole buffer).
+void hd_prep_recv_select_max(struct io_uring_sqe *sqe, int fd, int bgid, unsigned max_bytes, uint64_t user_data);
 /// sendmsg with MSG_NOSIGNAL.
 void hd_prep_sendmsg(struct io_uring_sqe *sqe, int fd, const struct msghdr *msg, uint64_t user_data);
 /// Multishot accept (no peer address: read with getpeername when needed).

@@ -97,8 +97,10 @@ struct Connection {
   var keepAliveTick: UInt64 = 0
 
   // MARK: Rate limits
+  /// `peer_rate_limit` bucket (Worker+RateLimit.swift): bytes left, and the
+  /// monotonic time up to which earned tokens are counted in.
   var rateTokens: Int64 = 0
-  var rateTick: UInt64 = 0
+  var rateRefillNanoseconds: UInt64 = 0
   var notHereTokens: Int32 = 0
   var notHereTick: UInt64 = 0
 

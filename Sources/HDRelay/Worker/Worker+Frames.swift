@@ -12,7 +12,6 @@ extension Worker {
       }
       return
     }
-    chargeRateLimit(slot, conn, bytes: length)
     if peers.duplicates.count > 0 { noteSenderActivity(slot, conn) }
     switch type {
     case FrameType.sendPacket.rawValue:
@@ -63,23 +62,4 @@ extension Worker {
     broadcast(.activate(key: conn.pointee.key, location: me, seq: seq))
   }
 
-  /// `peer_rate_limit`: charge the frame; when over budget, stop reading
-  /// (the receive is not re-armed) until the bucket refills. Frames already
-  /// received are still handled whole: a frame is never cut.
-  @inline(__always)
-  private func chargeRateLimit(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, bytes: Int) {
-    guard rateBytesPerSecond > 0 else { return }
-    let elapsedTicks = tick &- conn.pointee.rateTick
-    if elapsedTicks > 0 {
-      conn.pointee.rateTick = tick
-      conn.pointee.rateTokens = min(rateBurstBytes, conn.pointee.rateTokens + Int64(elapsedTicks) * rateBytesPerSecond / 10)
-    }
-    conn.pointee.rateTokens -= Int64(bytes)
-    if conn.pointee.rateTokens < 0 && !conn.pointee.flags.contains(.paused) {
-      conn.pointee.flags.insert(.paused)
-      stats.add(.rateLimitPauses)
-      pausedSlots.append(slot)
-      // The receive in flight completes and is handled, then not re-armed.
-    }
-  }
 }

@@ -53,7 +53,7 @@ extension Worker {
     conn.pointee.notHereTokens = Tuning.notHereBurst
     conn.pointee.notHereTick = tick
     conn.pointee.rateTokens = rateBurstBytes
-    conn.pointee.rateTick = tick
+    conn.pointee.rateRefillNanoseconds = monotonicNanoseconds()
     let seq = shared.nextSequence()
     conn.pointee.registrationSeq = seq
     let location = PeerLocation(worker: index, slot: slot, generation: conn.pointee.generation)

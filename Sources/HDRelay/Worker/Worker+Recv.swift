@@ -14,8 +14,10 @@ extension Worker {
     guard !conn.pointee.flags.contains(.recvArmed), conn.pointee.state != .closing, conn.pointee.state != .verifying,
       stopPhase == 0
     else { return }
-    hd_prep_recv_select(ring.sqe(), conn.pointee.fd, buffers.groupID,
-                           UserData(.recv, slot: slot, generation: conn.pointee.generation).raw)
+    // `peer_rate_limit`: at most the tokens left, or no receive at all (paused).
+    guard let maxBytes = rateAllowance(slot, conn) else { return }
+    hd_prep_recv_select_max(ring.sqe(), conn.pointee.fd, buffers.groupID, maxBytes,
+                            UserData(.recv, slot: slot, generation: conn.pointee.generation).raw)
     conn.pointee.flags.insert(.recvArmed)
     conn.pointee.pendingOps += 1
   }
@@ -29,6 +31,7 @@ extension Worker {
     if c.result > 0 {
       let id = c.bufferID
       buffers.tookFromKernel()
+      if rateBytesPerSecond > 0 && conn.pointee.state == .registered { chargeRate(conn, bytes: Int(c.result)) }
       if conn.pointee.state != .closing {
         receiveBytes(slot, conn, buffers.buffer(id), Int(c.result))
       }

@@ -1,7 +1,8 @@
-// Time in the loop: a 100 ms tick resumes rate-limited peers and re-arms
-// accepts; every second a sweep over the connection slots enforces the
-// handshake deadline and the write timeout, sends KeepAlives, and gives idle
-// packet memory back to the kernel. A sweep costs ~10 ns per slot.
+// Time in the loop: a 100 ms tick re-arms accepts (rate-limited peers have
+// their own deadline, Worker+RateLimit.swift); every second a sweep over the
+// connection slots enforces the handshake deadline and the write timeout,
+// sends KeepAlives, and gives idle packet memory back to the kernel.
+// A sweep costs ~10 ns per slot.
 extension Worker {
   func onTick() {
     let now = monotonicNanoseconds()
@@ -10,7 +11,6 @@ extension Worker {
       nextTickNanoseconds += UInt64(Tuning.tickNanoseconds)
     }
     if !listenersArmed && stopPhase == 0 && tick >= acceptRetryTick { armAccepts() }
-    resumePaused()
     rearmStarved()
     if shared.stopRequested && stopPhase == 0 { beginStop() }
     if stopPhase == 1 { continueStop(now: now) }
@@ -51,26 +51,4 @@ extension Worker {
     }
   }
 
-  /// `peer_rate_limit`: refill paused peers' buckets; resume reading when positive.
-  private func resumePaused() {
-    guard !pausedSlots.isEmpty else { return }
-    var still: [Int32] = []
-    for slot in pausedSlots {
-      let conn = conns[slot]
-      guard conn.pointee.flags.contains(.paused), conn.pointee.state == .registered else {
-        conn.pointee.flags.remove(.paused)
-        continue
-      }
-      let elapsedTicks = Int64(tick &- conn.pointee.rateTick)
-      conn.pointee.rateTick = tick
-      conn.pointee.rateTokens = min(rateBurstBytes, conn.pointee.rateTokens + elapsedTicks * rateBytesPerSecond / 10)
-      if conn.pointee.rateTokens >= 0 {
-        conn.pointee.flags.remove(.paused)
-        if !conn.pointee.flags.contains(.backpressured) { armRecv(slot) }
-      } else {
-        still.append(slot)
-      }
-    }
-    pausedSlots = still
-  }
 }

@@ -29,8 +29,10 @@ final class Worker: @unchecked Sendable {
   var completions: UnsafeMutablePointer<Completion>
   /// Head of the intrusive list of connections with frames to send.
   var dirtyHead: Int32 = -1
-  /// Connections whose reading is paused by `peer_rate_limit`.
+  /// Connections whose reading is paused by `peer_rate_limit`, and the
+  /// earliest moment one of them has earned its next receive (.max: none).
   var pausedSlots: [Int32] = []
+  var nextRateResumeNanoseconds: UInt64 = .max
   /// Connections whose multishot recv ran out of buffers.
   var starvedSlots: [Int32] = []
   /// Connections not read because a destination they send to is congested.
@@ -188,7 +190,8 @@ final class Worker: @unchecked Sendable {
       flushDirty()
       wakeTouchedWorkers()
       let now = monotonicNanoseconds()
-      var waitNanoseconds = now >= nextTickNanoseconds ? 0 : Int64(nextTickNanoseconds - now)
+      let wakeNanoseconds = min(nextTickNanoseconds, nextRateResumeNanoseconds)
+      var waitNanoseconds = now >= wakeNanoseconds ? 0 : Int64(wakeNanoseconds - now)
       if dirtyHead >= 0 { waitNanoseconds = 0 }
       if waitNanoseconds > 0 {
         // Announce sleep, then re-check the inbound rings (Dekker with producers' wake()).
@@ -208,7 +211,9 @@ final class Worker: @unchecked Sendable {
         flushDirty()
         if n < Tuning.cqeBatchMax { break }
       }
-      if monotonicNanoseconds() >= nextTickNanoseconds { onTick() }
+      let after = monotonicNanoseconds()
+      if after >= nextRateResumeNanoseconds { resumePaused(now: after) }
+      if after >= nextTickNanoseconds { onTick() }
     }
   }
 
