@@ -108,7 +108,8 @@ final class RelayConfigBehaviourTests: XCTestCase {
     guard arrivals.count == count, independent.arrivals.count == otherCount else { return }
 
     let otherSeconds = independent.arrivals[otherCount - 1] - otherStarted
-    XCTAssertLessThan(otherSeconds, 0.75, "the other peer's \(otherCount * frameBytes) B within its own burst")
+    // Its own burst takes milliseconds; sharing the throttled peer's budget would take seconds.
+    XCTAssertLessThan(otherSeconds, 1.0, "the other peer's \(otherCount * frameBytes) B within its own burst")
     XCTAssertLessThan(otherSeconds, arrivals[count - 1] - otherStarted, "the other peer finished first")
 
     // Average after the burst: from the first packet past it to the last.
