@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The standard benchmark suite (issue 7): loopback ceiling (iperf3), plain TCP
 # with 1 and 2 workers, userspace TLS, a rate ladder, latency idle and under
-# load, connection rate and 10,000 idle peers, all in one run against the
-# release build. Writes bench-results/*.json and regenerates the results
+# load, connection rate, 10,000 idle peers, `openssl speed` next to the TLS
+# relay cost and a 10 Hz metrics scrape during throughput, all in one run
+# against the release build. Writes bench-results/*.json and regenerates the results
 # section of docs/benchmarks.md. Budget: well under 15 minutes on 2 cores.
 #
 # Knobs (environment): BENCH_DURATION (s per throughput run, default 8), BENCH_RUNS (3),
-# BENCH_IDLE_PEERS (10000), BENCH_CONN_PEERS (2000), BENCH_OUT (bench-results).
+# BENCH_IDLE_PEERS (10000), BENCH_CONN_PEERS (2000), BENCH_OUT (bench-results),
+# BENCH_PORT (3340), BENCH_METRICS_PORT (3341), BENCH_DOC (docs/benchmarks.md),
+# BIN (.build/release), BENCH_ONLY (comma list of sections to run, default all:
+# iperf3,tcp1w,tcp2w,idle,tls,openssl,scrape; for trying one part, never for
+# the published table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +23,9 @@ WARMUP=2
 IDLE_PEERS=${BENCH_IDLE_PEERS:-10000}
 CONN_PEERS=${BENCH_CONN_PEERS:-2000}
 PORT=${BENCH_PORT:-3340}
+METRICS_PORT=${BENCH_METRICS_PORT:-3341}
+DOC=${BENCH_DOC:-docs/benchmarks.md}
+ONLY=${BENCH_ONLY:-}
 PAIRS=10
 PEERS=20
 SIZE=1400
@@ -41,6 +49,10 @@ trap cleanup EXIT
 
 log() { echo "bench [$(( $(date +%s) - SUITE_START ))s]: $*" >&2; }
 
+want() {  # section -> true when BENCH_ONLY is unset or lists it
+  [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]
+}
+
 skip() {  # name reason
   printf '{"test":"skipped","reason":"%s"}\n' "$2" > "$OUT/$1.json"
   log "skipped $1: $2"
@@ -52,9 +64,12 @@ start_relay() {
   local cpus=$1; shift
   # Another listener on the port would silently share it (SO_REUSEPORT) and
   # split our peers between two relays: refuse instead.
-  if ss -ltnH "sport = :$PORT" | grep -q .; then
-    log "port $PORT is already in use; set BENCH_PORT"; return 1
-  fi
+  local p
+  for p in "$PORT" $( [[ " $* " == *" --metrics-port "* ]] && echo "$METRICS_PORT" ); do
+    if ss -ltnH "sport = :$p" | grep -q .; then
+      log "port $p is already in use; set BENCH_PORT / BENCH_METRICS_PORT"; return 1
+    fi
+  done
   taskset -c "$cpus" "$RELAY_BIN" --port "$PORT" --bind 127.0.0.1 --log-level warn "$@" \
     >"$WORK/relay.log" 2>&1 &
   RELAY_PID=$!
@@ -100,7 +115,8 @@ goodput_of() {  # file -> integer Mbit/s (the mean over runs when repeated)
 }
 
 # --- 1. Loopback ceiling -----------------------------------------------------
-if command -v iperf3 >/dev/null; then
+if ! want iperf3; then :
+elif command -v iperf3 >/dev/null; then
   log "iperf3 loopback ceiling"
   iperf3 -s -1 -p 5299 >/dev/null 2>&1 &
   IPERF_PID=$!
@@ -118,7 +134,8 @@ else
 fi
 
 # --- 2. Plain TCP, 1 worker: unpaced + rate ladder, latency, connection rate ---
-if start_relay 0 --workers 1; then
+if ! want tcp1w; then :
+elif start_relay 0 --workers 1; then
   throughput tcp-1w-unpaced "hyper-derp 1w" 1 --rate-mbps 0 --runs "$RUNS"
   for rate in 500 1000 2000 3000 5000 7500; do
     throughput "tcp-1w-rate$(printf %05d $rate)" "hyper-derp 1w" 1 --rate-mbps $rate --runs "$RUNS"
@@ -151,7 +168,8 @@ else
 fi
 
 # --- 3. Plain TCP, 2 workers (relay and generator share both cores) ----------
-if start_relay 0,1 --workers 2; then
+if ! want tcp2w; then :
+elif start_relay 0,1 --workers 2; then
   throughput tcp-2w-unpaced "hyper-derp 2w" 0,1 --rate-mbps 0
   throughput tcp-2w-rate02000 "hyper-derp 2w" 0,1 --rate-mbps 2000
   stop_relay
@@ -160,7 +178,8 @@ else
 fi
 
 # --- 4. Idle scale on a fresh relay (so RSS growth is per peer, not left over) -
-if start_relay 0,1 --workers 2; then
+if ! want idle; then :
+elif start_relay 0,1 --workers 2; then
   log "idle scale: $IDLE_PEERS peers"
   "$HD_BENCH" idle --port "$PORT" --peers "$IDLE_PEERS" --hold 5 --relay-pid "$RELAY_PID" \
     --label "hyper-derp 2w" --output "$OUT/idle-2w.json" || skip idle-2w "hd-bench idle failed"
@@ -170,6 +189,9 @@ else
 fi
 
 # --- 5. Userspace TLS (no kernel TLS on this host), 1 worker -----------------
+# The unpaced row is issue 4's figure: relay CPU s/GB with exactly 20 peers,
+# 10 pairs, 1400 B messages (PEERS/PAIRS/SIZE above), next to tcp-1w-unpaced.
+if want tls; then
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
 if start_relay 0 --workers 1 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"; then
@@ -179,10 +201,51 @@ if start_relay 0 --workers 1 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pe
 else
   skip tls-1w "relay did not start with TLS"
 fi
+fi
+
+# --- 6. openssl speed: the AES-128-GCM cost one core pays per pass ----------
+# A TLS relay decrypts and re-encrypts every byte: two passes. The 1024- and
+# 16384-byte columns bracket the relay's record sizes.
+if want openssl; then
+  log "openssl speed aes-128-gcm"
+  if openssl speed -evp aes-128-gcm -seconds 2 > "$WORK/speed.txt" 2>/dev/null; then
+    # Last table line: "AES-128-GCM 39691.87k ... 3423990.96k", in 1000s of bytes/s,
+    # columns 16 64 256 1024 8192 16384 bytes.
+    awk -v ver="$(openssl version | tr -d '"')" 'toupper($1) == "AES-128-GCM" && NF == 7 {
+        for (i = 2; i <= 7; i++) { v[i] = $i; sub(/k$/, "", v[i]); v[i] *= 1000 }
+        line = sprintf("{\"test\":\"openssl-speed\",\"command\":\"openssl speed -evp aes-128-gcm -seconds 2\",\"openssl\":\"%s\",\"bytes_per_sec_1024\":%.0f,\"bytes_per_sec_8192\":%.0f,\"bytes_per_sec_16384\":%.0f}", ver, v[5], v[6], v[7])
+      } END { if (line == "") exit 1; print line }' "$WORK/speed.txt" > "$OUT/openssl-speed.json" \
+      || skip openssl-speed "could not parse openssl speed output"
+  else
+    skip openssl-speed "openssl speed failed"
+  fi
+fi
+
+# --- 7. Metrics scraping at 10 Hz during throughput (issue 5) ---------------
+# Same relay (1 worker, metrics on loopback), same unpaced load as
+# tcp-1w-unpaced, once beside a 10 Hz placebo (same wake-ups, no request) and
+# once beside a 10 Hz scraper on a keep-alive connection. The scraper shares
+# the generator's core; the relay serves /metrics from its own thread on CPU 0.
+if want scrape; then
+  if start_relay 0 --workers 1 --metrics-port "$METRICS_PORT" --metrics-bind 127.0.0.1; then
+    SCRAPE_SECONDS=$(( WARMUP + DURATION + 1 ))
+    for mode in placebo 10hz; do
+      flag=""; [ "$mode" = placebo ] && flag=--placebo
+      taskset -c 1 "$HD_BENCH" scrape --port "$METRICS_PORT" --hz 10 --duration "$SCRAPE_SECONDS" $flag \
+        --label "hyper-derp 1w" --output "$OUT/scraper-$mode.json" &
+      SCRAPER_PID=$!
+      throughput "scrape-1w-$mode" "hyper-derp 1w, metrics $mode" 1 --rate-mbps 0
+      wait "$SCRAPER_PID" || skip "scraper-$mode" "hd-bench scrape failed"
+    done
+    stop_relay
+  else
+    skip scrape-1w "relay did not start with metrics"
+  fi
+fi
 
 SUITE_SECONDS=$(( $(date +%s) - SUITE_START ))
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 printf '{"test":"suite","timestamp":"%s","commit":"%s","host":"%s, %s CPUs, kernel %s","suite_seconds":%s}\n' \
   "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$COMMIT" "$(uname -m)" "$(nproc)" "$(uname -r)" "$SUITE_SECONDS" > "$OUT/suite.json"
-"$HD_BENCH" report --results "$OUT" --doc docs/benchmarks.md
-log "done in ${SUITE_SECONDS}s; results in $OUT/, table in docs/benchmarks.md"
+"$HD_BENCH" report --results "$OUT" --doc "$DOC"
+log "done in ${SUITE_SECONDS}s; results in $OUT/, table in $DOC"

@@ -7,6 +7,7 @@ enum BenchModes {
     case "latency": return LatencyCommand.usage
     case "connrate": return ConnRateCommand.usage
     case "idle": return IdleScaleCommand.usage
+    case "scrape": return ScrapeCommand.usage
     case "report": return ReportCommand.usage
     default: return nil
     }
@@ -18,6 +19,7 @@ enum BenchModes {
     case "latency": try LatencyCommand.run(args)
     case "connrate": try ConnRateCommand.run(args)
     case "idle": try IdleScaleCommand.run(args)
+    case "scrape": try ScrapeCommand.run(args)
     case "report": try ReportCommand.run(args)
     default: throw .usage("unknown mode '\(mode)'")
     }

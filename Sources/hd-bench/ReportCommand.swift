@@ -77,6 +77,11 @@ enum ReportCommand {
     return "\(text(field(f, name + "_mean"))) ± \(text(field(f, name + "_ci95"))) (n=\(n))"
   }
 
+  /// The mean of a repeated run, else the single run's value.
+  static func meanOrSingle(_ f: Fields, _ name: String) -> Double? {
+    double(field(f, name + "_mean")) ?? double(field(f, name))
+  }
+
   static func microseconds(_ v: JSONValue?) -> String {
     guard let ns = double(v) else { return "—" }
     return JSONOut.format(ns / 1000, decimals: 0)
@@ -89,6 +94,7 @@ enum ReportCommand {
       out += "Run: \(text(field(meta, "timestamp"))), commit `\(text(field(meta, "commit")))`, \(text(field(meta, "host"))); "
         + "suite took \(text(field(meta, "suite_seconds"))) s.\n\n"
     }
+    let ceiling = CeilingRatio(results)
     if let iperf = results.first(where: { $0.0 == "iperf3" })?.1 {
       out += "Loopback ceiling (iperf3, one stream, same run): **\(text(field(iperf, "gbps"))) Gbit/s**.\n\n"
     }
@@ -96,8 +102,8 @@ enum ReportCommand {
     if !throughput.isEmpty {
       out += "### Throughput (\(text(field(throughput[0].1, "active_pairs"))) pairs, \(text(field(throughput[0].1, "message_size"))) B messages)\n\n"
       out += "| run | relay | offered Mbit/s | goodput Mbit/s | C++-formula Mbit/s | loss % | send errors | relay CPU s/GB"
-        + " | relay µs/msg (delivered / sent) | generator µs/msg (delivered / sent) | relay RSS MB |\n"
-      out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        + " | relay µs/msg (delivered / sent) | generator µs/msg (delivered / sent) | relay RSS MB | goodput × loopback ceiling |\n"
+      out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
       for (name, f) in throughput {
         let rate = double(field(f, "rate_mbps")) ?? 0
         let rss = double(field(f, "relay_rss_bytes")).map { JSONOut.format($0 / 1e6, decimals: 0) } ?? "—"
@@ -105,10 +111,13 @@ enum ReportCommand {
           + "\(withCI(f, "goodput_mbps")) | \(withCI(f, "throughput_mbps")) | \(withCI(f, "message_loss_pct")) | "
           + "\(text(field(f, "send_errors"))) | \(withCI(f, "relay_cpu_sec_per_gb")) | "
           + "\(text(field(f, "relay_cpu_us_per_msg"))) / \(text(field(f, "relay_cpu_us_per_sent_msg"))) | "
-          + "\(text(field(f, "generator_cpu_us_per_msg"))) / \(text(field(f, "generator_cpu_us_per_sent_msg"))) | \(rss) |\n"
+          + "\(text(field(f, "generator_cpu_us_per_msg"))) / \(text(field(f, "generator_cpu_us_per_sent_msg"))) | \(rss) | "
+          + "\(ceiling.text(mbps: meanOrSingle(f, "goodput_mbps"))) |\n"
       }
       out += "\n"
     }
+    out += ReportCostTables.tls(results, ceiling: ceiling)
+    out += ReportCostTables.scrape(results, ceiling: ceiling)
     let latency = results.filter { text(field($0.1, "test")) == "latency" }
     if !latency.isEmpty {
       out += "### Latency (64 B ping/echo, two relay traversals per sample; µs)\n\n"

@@ -1,10 +1,10 @@
 // hd-bench: load generator for DERP relays (throughput, latency, connection
-// rate, idle scale). See docs/benchmarks.md.
+// rate, idle scale, metrics scraping). See docs/benchmarks.md.
 @preconcurrency import Glibc
 
 let usage = """
   usage: hd-bench <mode> [options]
-  modes: throughput, latency, connrate, idle, report
+  modes: throughput, latency, connrate, idle, scrape, report
   run `hd-bench <mode> --help` for options
   """
 
