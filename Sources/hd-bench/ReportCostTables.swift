@@ -71,17 +71,23 @@ enum ReportCostTables {
       out += "| \(title) | \(goodput.map { JSONOut.format($0, decimals: 1) } ?? "—") | \(ceiling.text(mbps: goodput)) | "
         + "\(R.text(R.field(run, "message_loss_pct"))) | \(R.text(R.field(run, "relay_cpu_sec_per_gb"))) | \(scrapes) | \(times) |\n"
     }
-    if rows.count == 2, let placebo = R.double(R.field(rows[0].1, "goodput_mbps")), let scraped = R.double(R.field(rows[1].1, "goodput_mbps")),
-      placebo > 0
-    {
-      out += "\nGoodput with scraping vs placebo: \(JSONOut.format((scraped / placebo - 1) * 100, decimals: 1)) %"
-      if let plain = results.first(where: { $0.0 == "tcp-1w-unpaced" })?.1, let mean = R.double(R.field(plain, "goodput_mbps_mean")),
-        let ci = R.double(R.field(plain, "goodput_mbps_ci95")), mean > 0
-      {
-        out += "; run-to-run noise of the same load in this run (tcp-1w-unpaced 95 % CI): ±\(JSONOut.format(ci / mean * 100, decimals: 1)) %"
-      }
-      out += ".\n"
+    if rows.count == 2 {
+      let plain = results.first(where: { $0.0 == "tcp-1w-unpaced" })?.1
+      out += "\nWith scraping vs placebo: goodput " + change(rows[1].1, rows[0].1, "goodput_mbps", noise: plain)
+        + ", relay CPU s/GB " + change(rows[1].1, rows[0].1, "relay_cpu_sec_per_gb", noise: plain) + ".\n"
     }
     return out + "\n"
+  }
+
+  /// "+x.y %" of `field` from `base` to `run`, plus the run-to-run noise of the
+  /// same load in this run (the 95 % CI of the repeated tcp-1w-unpaced runs).
+  static func change(_ run: R.Fields, _ base: R.Fields, _ name: String, noise: R.Fields?) -> String {
+    guard let value = R.double(R.field(run, name)), let reference = R.double(R.field(base, name)), reference > 0 else { return "—" }
+    let delta = (value / reference - 1) * 100
+    var out = (delta >= 0 ? "+" : "") + JSONOut.format(delta, decimals: 1) + " %"
+    if let noise, let mean = R.double(R.field(noise, name + "_mean")), let ci = R.double(R.field(noise, name + "_ci95")), mean > 0 {
+      out += " (noise: tcp-1w-unpaced 95 % CI ±\(JSONOut.format(ci / mean * 100, decimals: 1)) %)"
+    }
+    return out
   }
 }
