@@ -192,15 +192,15 @@ fi
 # The unpaced row is issue 4's figure: relay CPU s/GB with exactly 20 peers,
 # 10 pairs, 1400 B messages (PEERS/PAIRS/SIZE above), next to tcp-1w-unpaced.
 if want tls; then
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
-if start_relay 0 --workers 1 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"; then
-  throughput tls-1w-unpaced "hyper-derp 1w TLS" 1 --rate-mbps 0 --tls
-  throughput tls-1w-rate00500 "hyper-derp 1w TLS" 1 --rate-mbps 500 --tls
-  stop_relay
-else
-  skip tls-1w "relay did not start with TLS"
-fi
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
+  if start_relay 0 --workers 1 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"; then
+    throughput tls-1w-unpaced "hyper-derp 1w TLS" 1 --rate-mbps 0 --tls
+    throughput tls-1w-rate00500 "hyper-derp 1w TLS" 1 --rate-mbps 500 --tls
+    stop_relay
+  else
+    skip tls-1w "relay did not start with TLS"
+  fi
 fi
 
 # --- 6. openssl speed: the AES-128-GCM cost one core pays per pass ----------
