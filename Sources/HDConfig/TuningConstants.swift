@@ -51,7 +51,12 @@ public enum TuningConstants {
     TuningConstant("Tuning.controlFramesMax", 32, "frames", "control frames (Pong, PeerGone, KeepAlive) queued per connection"),
     TuningConstant("Tuning.writeTimeoutTicks", 20, "ticks (100 ms)", "a send without progress for 2 s closes the connection (derper's write timeout)"),
     TuningConstant("Tuning.sentToTrackedMax", 1024, "peers", "PeerGone destinations tracked per sender; overflow is counted"),
-    TuningConstant("Tuning.peerRateBurstBytesMin", 65_573, "bytes", "peer_rate_limit burst holds at least one maximal frame, so a frame is never cut"),
+    TuningConstant("Tuning.peerRateBurstBytesMin", 65_573, "bytes", "peer_rate_limit burst is at least one maximal frame, as derper raises it"),
+    TuningConstant("Tuning.peerRateResumeBytes", 32_768, "bytes", "a rate-paused peer is read again once one full receive of tokens is back"),
+    TuningConstant("Tuning.xferRingPauseBytes", 65_536, "bytes", "a sender is paused while its cross-worker ring holds more: what sits in the ring must fit the hard queue depth"),
+    TuningConstant("Tuning.xferRingResumeBytes", 16_384, "bytes", "the paused sender is read again when the ring is down to this"),
+    TuningConstant("Tuning.remotePauseRenewTicks", 10, "ticks (100 ms)", "a cross-worker pause is repeated this often while the destination stays congested"),
+    TuningConstant("Tuning.remotePauseSafetyTicks", 30, "ticks (100 ms)", "a sender with no pause renewal for this long is read again: a lost pause never holds it forever"),
   ]
 
   /// The documented value of a constant, for consistency tests in other modules.

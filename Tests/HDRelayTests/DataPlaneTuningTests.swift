@@ -30,6 +30,11 @@ final class DataPlaneTuningTests: XCTestCase {
       ("Tuning.writeTimeoutTicks", Int64(Tuning.writeTimeoutTicks)),
       ("Tuning.sentToTrackedMax", Int64(Tuning.sentToTrackedMax)),
       ("Tuning.peerRateBurstBytesMin", Tuning.peerRateBurstBytesMin),
+      ("Tuning.peerRateResumeBytes", Tuning.peerRateResumeBytes),
+      ("Tuning.xferRingPauseBytes", Int64(Tuning.xferRingPauseBytes)),
+      ("Tuning.xferRingResumeBytes", Int64(Tuning.xferRingResumeBytes)),
+      ("Tuning.remotePauseRenewTicks", Int64(Tuning.remotePauseRenewTicks)),
+      ("Tuning.remotePauseSafetyTicks", Int64(Tuning.remotePauseSafetyTicks)),
     ]
     for (name, value) in code {
       XCTAssertEqual(TuningConstants.value(named: name), value, name)
