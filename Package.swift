@@ -46,7 +46,7 @@ let package = Package(
     .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDCLI", "HDOps", "HDClient"], swiftSettings: strict),
     .executableTarget(name: "hd-tls-check", dependencies: ["HDRelay", "HDClient", "HDTLS", "HDConfig", "HDProtocol"],
       swiftSettings: strict),
-    .executableTarget(name: "hd-bench", dependencies: ["HDClient", "HDProtocol", "CURing", "CSys",
+    .executableTarget(name: "hd-bench", dependencies: ["HDClient", "HDProtocol", "HDConfig", "CURing", "CSys",
       .product(name: "Histogram", package: "hdrhistogram-swift")], swiftSettings: strict),
 
     .testTarget(name: "HDConfigTests", dependencies: ["HDConfig", "HDCLI"], resources: [.copy("Corpus")],

@@ -32,16 +32,16 @@ public enum DiagnosticRenderer {
 
   /// One JSON object for a diagnostic, on one line.
   public static func jsonObject(_ diagnostic: Diagnostic) -> String {
-    func string(_ value: String?) -> String { value.map(jsonString) ?? "null" }
+    func string(_ value: String?) -> String { value.map(JSONEscaping.quoted) ?? "null" }
     func number(_ value: Int?) -> String { value.map(String.init) ?? "null" }
     let fields = [
-      "\"severity\":\(jsonString(diagnostic.severity.rawValue))",
-      "\"code\":\(jsonString(diagnostic.code.rawValue))",
+      "\"severity\":\(JSONEscaping.quoted(diagnostic.severity.rawValue))",
+      "\"code\":\(JSONEscaping.quoted(diagnostic.code.rawValue))",
       "\"file\":\(string(diagnostic.file))",
       "\"line\":\(number(diagnostic.line))",
       "\"column\":\(number(diagnostic.column))",
       "\"key\":\(string(diagnostic.keyPath))",
-      "\"message\":\(jsonString(diagnostic.message))",
+      "\"message\":\(JSONEscaping.quoted(diagnostic.message))",
       "\"suggestion\":\(string(diagnostic.suggestion))",
       "\"host_specific\":\(diagnostic.hostSpecific)",
     ]
@@ -52,26 +52,5 @@ public enum DiagnosticRenderer {
   public static func json(_ diagnostics: [Diagnostic]) -> String {
     if diagnostics.isEmpty { return "[]\n" }
     return "[\n" + diagnostics.map { "  " + jsonObject($0) }.joined(separator: ",\n") + "\n]\n"
-  }
-
-  public static func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
   }
 }

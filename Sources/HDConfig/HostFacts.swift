@@ -55,33 +55,12 @@ public struct HostFacts: Sendable, Equatable {
 
   /// Parses the kernel's cpulist format: "0-3,5,7-8".
   public static func parseCPUList(_ text: String) -> Set<Int>? {
-    let trimmed = text.trimmingCharacters(in: " \n\t")
-    var cpus: Set<Int> = []
-    if trimmed.isEmpty { return cpus }
-    for part in trimmed.split(separator: ",") {
-      let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-      guard bounds.count <= 2, let low = Int(bounds[0]), let high = Int(bounds.last!), low <= high,
-        high - low < 65536
-      else { return nil }
-      cpus.formUnion(low...high)
-    }
-    return cpus
+    CPUList.parse(text).map(Set.init)
   }
 
-  /// Formats CPUs back to the kernel's compact list form.
+  /// Formats CPUs back to the kernel's compact list form; empty text when there are none.
   public static func formatCPUList(_ cpus: Set<Int>) -> String {
-    var ranges: [String] = []
-    var run: (Int, Int)?
-    for cpu in cpus.sorted() {
-      if let (low, high) = run, cpu == high + 1 {
-        run = (low, cpu)
-        continue
-      }
-      if let (low, high) = run { ranges.append(low == high ? "\(low)" : "\(low)-\(high)") }
-      run = (cpu, cpu)
-    }
-    if let (low, high) = run { ranges.append(low == high ? "\(low)" : "\(low)-\(high)") }
-    return ranges.joined(separator: ",")
+    cpus.isEmpty ? "" : CPUList.format(cpus)
   }
 }
 

@@ -1,5 +1,7 @@
 // Ordered JSON output (field order as the C++ tool writes it), no Foundation.
 
+import HDConfig
+
 indirect enum JSONOut: Sendable {
   case int(Int64)
   case uint(UInt64)
@@ -22,7 +24,7 @@ indirect enum JSONOut: Sendable {
     case .int(let v): return String(v)
     case .uint(let v): return String(v)
     case .number(let v, let decimals): return Self.format(v, decimals: decimals)
-    case .string(let s): return Self.quote(s)
+    case .string(let s): return JSONEscaping.quoted(s)
     case .bool(let b): return b ? "true" : "false"
     case .null: return "null"
     case .array(let items):
@@ -31,7 +33,7 @@ indirect enum JSONOut: Sendable {
     case .object(let fields):
       if fields.isEmpty { return "{}" }
       let sep = pretty ? ": " : ":"
-      return "{" + nl + fields.map { pad + Self.quote($0.0) + sep + $0.1.render(indent: indent + 1, pretty: pretty) }
+      return "{" + nl + fields.map { pad + JSONEscaping.quoted($0.0) + sep + $0.1.render(indent: indent + 1, pretty: pretty) }
         .joined(separator: "," + nl) + nl + closePad + "}"
     }
   }
@@ -51,25 +53,5 @@ indirect enum JSONOut: Sendable {
       text += "." + String(repeating: "0", count: decimals - frac.count) + frac
     }
     return (v < 0 && whole != 0 ? "-" : "") + text
-  }
-
-  static func quote(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
   }
 }

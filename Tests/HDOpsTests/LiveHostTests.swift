@@ -3,6 +3,7 @@
 // assumed, the test checks the fact first and skips on a different host.
 import XCTest
 @testable import HDOps
+import HDConfig
 
 final class LiveHostTests: XCTestCase {
   private func liveDoctor() -> (DoctorReport, CommandOutput) {

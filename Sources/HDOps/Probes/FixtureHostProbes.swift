@@ -10,6 +10,7 @@
 // null limits mean unlimited; a missing "health" means nothing listens;
 // "bind_loopback" (default "ok") answers every port.
 import FoundationEssentials
+import HDConfig
 
 public struct FixtureProbeError: Error, CustomStringConvertible {
   public var description: String

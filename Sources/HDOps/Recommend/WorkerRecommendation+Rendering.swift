@@ -1,5 +1,6 @@
 // `hdctl recommend` output: a YAML snippet to paste into the config, with the
 // reasoning as comments above it, or JSON.
+import HDConfig
 
 extension WorkerRecommendation {
   public func yaml(configSource: String) -> String {

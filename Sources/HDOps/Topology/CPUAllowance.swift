@@ -2,6 +2,7 @@
 // affinity mask and the cgroup cpuset, and throttled by a cgroup CPU quota.
 // workers: 0 and `hdctl recommend` must respect all three, not just count
 // online CPUs (the C++ server's sysconf mistake).
+import HDConfig
 
 public struct CPUAllowance: Sendable, Equatable {
   public var topology: CPUTopology

@@ -2,6 +2,7 @@
 // SMT siblings of one physical core, and where cores sit (package, die, NUMA
 // node). Physical cores are keyed by (package, die, sibling list) because
 // core_id alone repeats across packages.
+import HDConfig
 
 /// One physical core: its online logical CPUs (SMT siblings), lowest first.
 public struct PhysicalCore: Sendable, Equatable {

@@ -2,6 +2,7 @@
 // bandwidth quota (how much CPU time). cgroup v2 is read first, then v1, since
 // hosts still run hybrid layouts (this CI host: v1 cpuset and cpu, empty v2).
 // Each value remembers the file it came from, for the reasoning we print.
+import HDConfig
 
 public struct CgroupCPULimits: Sendable, Equatable {
   /// CPUs the cpuset allows; nil when no cpuset file applies.

@@ -6,6 +6,7 @@
 @preconcurrency import Glibc
 #endif
 import CSys
+import HDConfig
 
 public struct CPUAvailability: Sendable, Equatable {
   /// CPUs the kernel has online (/sys/devices/system/cpu/online).

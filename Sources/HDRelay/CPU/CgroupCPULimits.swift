@@ -2,6 +2,7 @@
 // bandwidth quota (how much CPU time). Both cgroup v2 (unified) and v1 are read,
 // because hosts still run hybrid layouts (this CI host: v1 cpuset + empty v2).
 // `root` prefixes every path so tests can point at a fixture tree.
+import HDConfig
 
 public struct CgroupCPULimits: Sendable, Equatable {
   /// CPUs the cpuset allows; nil when no cpuset applies to this process.

@@ -4,6 +4,7 @@
 @preconcurrency import Glibc
 #endif
 import CSys
+import HDConfig
 
 public struct AffinityError: Error, CustomStringConvertible, Sendable {
   public var description: String

@@ -1,5 +1,6 @@
 // How many data-plane workers to run and where to pin them, decided once at
 // startup from the configuration and the CPUs this process may use.
+import HDConfig
 
 public struct WorkerPlanError: Error, CustomStringConvertible, Sendable, Equatable {
   public var description: String

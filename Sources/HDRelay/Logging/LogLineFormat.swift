@@ -24,9 +24,9 @@ enum LogLineFormat {
     fields: [(key: String, value: String)]
   ) -> String {
     var line = "{\"time\":\"" + timestamp + "\",\"level\":\"" + level.rawValue + "\",\"logger\":"
-    line += jsonString(label) + ",\"msg\":" + jsonString(message)
+    line += JSONEscaping.quoted(label) + ",\"msg\":" + JSONEscaping.quoted(message)
     for (key, value) in fields {
-      line += "," + jsonString(key) + ":" + jsonString(value)
+      line += "," + JSONEscaping.quoted(key) + ":" + JSONEscaping.quoted(value)
     }
     return line + "}\n"
   }
@@ -34,29 +34,7 @@ enum LogLineFormat {
   /// Quotes values that would otherwise break `key=value` parsing.
   static func textValue(_ value: String) -> String {
     let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") }
-    return needsQuotes ? jsonString(value) : value
-  }
-
-  /// A JSON string literal (RFC 8259 escaping).
-  static func jsonString(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
+    return needsQuotes ? JSONEscaping.quoted(value) : value
   }
 }
 

@@ -1,5 +1,5 @@
 import XCTest
-@testable import HDRelay
+import HDConfig
 
 final class CPUListTests: XCTestCase {
   func testParsesRangesAndSingles() {
@@ -20,6 +20,6 @@ final class CPUListTests: XCTestCase {
   func testFormatsWithRanges() {
     XCTAssertEqual(CPUList.format([0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11")
     XCTAssertEqual(CPUList.format([5]), "5")
-    XCTAssertEqual(CPUList.format([]), "none")
+    XCTAssertEqual(CPUList.format([Int]()), "none")
   }
 }
