@@ -1,6 +1,6 @@
 // The /metrics document: the C++ server's families under their names first
 // (spec/hyper-derp-cxx.md §2.2), then derper's semantics in Prometheus style,
-// the STUN responder when one is attached,
+// the admission controller, the STUN responder when one is attached,
 // per-worker series, the metrics server's own counters, build info and the
 // standard process metrics. docs/metrics.md lists every family; keep it in sync.
 import HDRelay
@@ -13,6 +13,7 @@ enum MetricsExposition {
     writeConnections(metrics.totals, to: &writer)
     writeFrames(metrics.totals, to: &writer)
     writeTLS(metrics.totals.tls, to: &writer)
+    writeVerifyClients(metrics.totals.verifyClients, to: &writer)
     if let stun = metrics.stun { writeSTUN(stun, to: &writer) }
     writePerWorker(metrics, to: &writer)
     writeServer(metrics.server, to: &writer)
