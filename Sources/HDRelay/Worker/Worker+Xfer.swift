@@ -100,7 +100,14 @@ extension Worker {
     guard shared.workerCount > 1 else { return }
     for src in 0..<shared.workerCount where src != index {
       let ring = shared.xfer[src][index]!
+      let backlogBytes = ring.consumerBacklogBytes
       while ring.consume(max: 256, { type, body, _ in handleXfer(type, body, from: src) }) == 256 {}
+      // The producer pauses senders while this ring holds more than
+      // xferRingPauseBytes and resumes them at xferRingResumeBytes. If it is
+      // asleep nothing else tells it the ring drained, and its senders would
+      // wait for its next tick (100 ms): large cross-worker packets crawled.
+      // wake() only writes the eventfd of a sleeping worker.
+      if backlogBytes > Tuning.xferRingResumeBytes { touchedWorkers |= 1 << UInt64(src & 63) }
     }
   }
 

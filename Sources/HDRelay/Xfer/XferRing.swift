@@ -83,6 +83,9 @@ final class XferRing: @unchecked Sendable {
   /// rest) in the ring for a later call. Returns how many were handled, or -1
   /// when `body` stopped.
   @inline(__always)
+  /// Consumer side: bytes published by the producer and not yet consumed.
+  var consumerBacklogBytes: Int { Int(hd_load_acquire(positions + 8) &- consumerHead) }
+
   func consume(max: Int, _ body: (UInt8, UnsafeMutableRawPointer, Int) -> Bool) -> Int {
     if consumerHead == cachedTail {
       cachedTail = hd_load_acquire(positions + 8)
