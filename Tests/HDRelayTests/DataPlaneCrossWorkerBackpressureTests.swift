@@ -87,6 +87,13 @@ final class DataPlaneCrossWorkerBackpressureTests: XCTestCase {
   /// Sends `count` numbered 1400-byte packets from a background thread (the
   /// sends block while the relay does not read the sender); signals when done.
   private func startSending(_ client: DERPClient, to key: DERPKey, count: Int) -> DispatchSemaphore {
+    // A fixed send buffer: with autotuning the kernel grows it towards
+    // tcp_wmem's maximum (4 MB), which swallows all 1.4 MB while the relay
+    // reads nothing, and "S1 finished" would no longer mean "the relay read S1".
+    if let plain = client.transport as? PlainTransport {
+      var sendBufferBytes: Int32 = 32 * 1024
+      setsockopt(plain.fileDescriptor, SOL_SOCKET, SO_SNDBUF, &sendBufferBytes, socklen_t(MemoryLayout<Int32>.size))
+    }
     let sender = Handoff(client)
     let done = DispatchSemaphore(value: 0)
     Thread.detachNewThread {

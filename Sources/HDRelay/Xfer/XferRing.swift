@@ -78,14 +78,15 @@ final class XferRing: @unchecked Sendable {
   /// Bytes written and not yet consumed (producer side: backpressure check).
   var usedBytes: Int { Int(producerTail &- hd_load_acquire(positions)) }
 
+  /// Consumer side: bytes published by the producer and not yet consumed.
+  @inline(__always)
+  var consumerBacklogBytes: Int { Int(hd_load_acquire(positions + 8) &- consumerHead) }
+
   /// Calls `body(type, bodyPointer, bodyBytes)` for up to `max` records, then
   /// releases their space. `body` returns false to leave its record (and the
   /// rest) in the ring for a later call. Returns how many were handled, or -1
   /// when `body` stopped.
   @inline(__always)
-  /// Consumer side: bytes published by the producer and not yet consumed.
-  var consumerBacklogBytes: Int { Int(hd_load_acquire(positions + 8) &- consumerHead) }
-
   func consume(max: Int, _ body: (UInt8, UnsafeMutableRawPointer, Int) -> Bool) -> Int {
     if consumerHead == cachedTail {
       cachedTail = hd_load_acquire(positions + 8)
