@@ -63,13 +63,15 @@ final class Ring {
     io_uring_sqe_set_data64(s, userData)
   }
 
-  /// Submits and waits for at least one completion or `timeoutNanoseconds`,
-  /// then calls `handle(userData, result, flags)` for every completion.
+  /// Submits and waits for `waitCompletions` completions (at least one) or
+  /// `timeoutNanoseconds`, then calls `handle(userData, result, flags)` for
+  /// every completion. With DEFER_TASKRUN the kernel wakes us only when that
+  /// many are ready, so a large count turns many wake-ups into one.
   @inline(__always)
-  func submitAndDrain(timeoutNanoseconds: Int64, _ handle: (UInt64, Int32, UInt32) -> Void) {
+  func submitAndDrain(timeoutNanoseconds: Int64, waitCompletions: Int = 1, _ handle: (UInt64, Int32, UInt32) -> Void) {
     var ts = __kernel_timespec(tv_sec: timeoutNanoseconds / 1_000_000_000, tv_nsec: timeoutNanoseconds % 1_000_000_000)
     var first: UnsafeMutablePointer<io_uring_cqe>?
-    _ = io_uring_submit_and_wait_timeout(&ring, &first, 1, &ts, nil)
+    _ = io_uring_submit_and_wait_timeout(&ring, &first, UInt32(max(1, waitCompletions)), &ts, nil)
     while true {
       let n = io_uring_peek_batch_cqe(&ring, cqes, UInt32(Ring.cqeBatchMax))
       if n == 0 { break }

@@ -45,25 +45,7 @@ final class ThreadedThroughputEngine {
   func run() -> UringThroughputEngine.Outcome {
     let t0 = MonoClock.nanoseconds()
     var outcome = UringThroughputEngine.Outcome()
-    let receiversThreads = (0..<config.pairs).map { i in
-      let client = receiverClients[i]
-      let counters = receiverCounters[i]
-      let bufferBytes = config.receiveBufferBytes
-      return JoinableThread.spawn { [stop] in
-        Self.receiveLoop(client: client.value, counters: counters, bufferBytes: bufferBytes, stop: stop)
-      }
-    }
-    let senderThreads = (0..<config.pairs).map { i in
-      let client = senderClients[i]
-      let counters = senderCounters[i]
-      let destination = destinations[i]
-      let config = self.config
-      let cap = messagesPerSender
-      return JoinableThread.spawn { [stop] in
-        Self.sendLoop(client: client.value, counters: counters, destination: destination, config: config,
-                      cap: cap, t0: t0, stop: stop)
-      }
-    }
+    let (receiversThreads, senderThreads) = config.rateMbps > 0 ? spawnPaced(t0: t0) : spawnUnpaced(t0: t0)
     let warmEnd = t0 + Int64(config.warmupSeconds * 1e9)
     let windowEnd = warmEnd + Int64(config.durationSeconds * 1e9)
     sleepUntil(warmEnd)
@@ -88,6 +70,55 @@ final class ThreadedThroughputEngine {
     windowStart = start
     windowEnd_ = end
     return outcome
+  }
+
+  /// Unpaced: a blocking thread per sender and per receiver, each as fast as
+  /// its stream goes.
+  private func spawnUnpaced(t0: Int64) -> (receivers: [JoinableThread], senders: [JoinableThread]) {
+    let receivers = (0..<config.pairs).map { i in
+      let client = receiverClients[i]
+      let counters = receiverCounters[i]
+      let bufferBytes = config.receiveBufferBytes
+      return JoinableThread.spawn { [stop] in
+        Self.receiveLoop(client: client.value, counters: counters, bufferBytes: bufferBytes, stop: stop)
+      }
+    }
+    let senders = (0..<config.pairs).map { i in
+      let client = senderClients[i]
+      let counters = senderCounters[i]
+      let destination = destinations[i]
+      let config = self.config
+      let cap = messagesPerSender
+      return JoinableThread.spawn { [stop] in
+        Self.sendLoop(client: client.value, counters: counters, destination: destination, config: config,
+                      cap: cap, t0: t0, stop: stop)
+      }
+    }
+    return (receivers, senders)
+  }
+
+  /// Paced: one thread writes for every sender and one reads for every
+  /// receiver, each once per tick. A thread per connection woke 20 times per
+  /// tick, and those context switches cost the generator more per message
+  /// than the relay spends.
+  private func spawnPaced(t0: Int64) -> (receivers: [JoinableThread], senders: [JoinableThread]) {
+    let config = self.config
+    let tickNanoseconds = UringThroughputEngine.pacedTick(config)
+    let receiverClients = self.receiverClients
+    let receiverCounters = self.receiverCounters
+    let receiver = JoinableThread.spawn { [stop] in
+      Self.pacedReceiveLoop(clients: receiverClients.map(\.value), counters: receiverCounters,
+                            bufferBytes: config.receiveBufferBytes, tickNanoseconds: tickNanoseconds, stop: stop)
+    }
+    let senderClients = self.senderClients
+    let senderCounters = self.senderCounters
+    let destinations = self.destinations
+    let cap = messagesPerSender
+    let sender = JoinableThread.spawn { [stop] in
+      Self.pacedSendLoop(clients: senderClients.map(\.value), counters: senderCounters, destinations: destinations,
+                         config: config, cap: cap, t0: t0, tickNanoseconds: tickNanoseconds, stop: stop)
+    }
+    return ([receiver], [sender])
   }
 
   var frameBytes: Int { FrameWriter.sendPacketHeaderBytes + config.messageBytes }
@@ -131,6 +162,7 @@ final class ThreadedThroughputEngine {
     let batch = FrameBatch(destination: destination, messageBytes: config.messageBytes, frames: config.batchFrames)
     defer { batch.free() }
     let perSenderBytesPerSecond = config.rateMbps * 1e6 / 8 / Double(max(1, config.pairs))
+    let tickNanoseconds = UringThroughputEngine.pacedTick(config)
     var written: UInt64 = 0
     while !stop.sending.load(ordering: .relaxed) {
       var allowed = written / UInt64(batch.frameBytes) + UInt64(batch.frames)
@@ -141,9 +173,9 @@ final class ThreadedThroughputEngine {
       if let cap { allowed = min(allowed, cap) }
       let (pointer, length) = batch.nextWrite(bytesWritten: written, framesAllowed: allowed)
       if length == 0 {
-        // Paced and nothing due: sleep ~1 ms so the allowance gathers several
+        // Paced and nothing due: sleep a tick so the allowance gathers several
         // frames per SSL_write (a wake-up per frame would cost more than the frame).
-        MonoClock.sleep(seconds: 0.001)
+        MonoClock.sleep(seconds: Double(tickNanoseconds) / 1e9)
         continue
       }
       do throws(DERPClientError) {
@@ -176,5 +208,87 @@ final class ThreadedThroughputEngine {
         return
       }
     }
+  }
+
+  /// Every tick: each sender writes what its allowance permits (one batched
+  /// SSL_write). Writes block only when the relay pushes back, as in the
+  /// C++ tool.
+  static func pacedSendLoop(clients: [DERPClient], counters: [SharedCounters], destinations: [DERPKey],
+                            config: ThroughputConfig, cap: UInt64?, t0: Int64, tickNanoseconds: Int64, stop: StopFlags) {
+    let batches = destinations.map { FrameBatch(destination: $0, messageBytes: config.messageBytes, frames: config.batchFrames) }
+    defer { batches.forEach { $0.free() } }
+    let perSenderBytesPerSecond = config.rateMbps * 1e6 / 8 / Double(max(1, config.pairs))
+    var written = [UInt64](repeating: 0, count: clients.count)
+    var dead = [Bool](repeating: false, count: clients.count)
+    var nextTick = t0
+    while !stop.sending.load(ordering: .relaxed) {
+      let elapsed = Double(MonoClock.nanoseconds() - t0) / 1e9
+      let byRate = UInt64(elapsed * perSenderBytesPerSecond / Double(config.messageBytes))
+      for i in clients.indices where !dead[i] {
+        let batch = batches[i]
+        var allowed = min(written[i] / UInt64(batch.frameBytes) + UInt64(batch.frames), byRate)
+        if let cap { allowed = min(allowed, cap) }
+        let (pointer, length) = batch.nextWrite(bytesWritten: written[i], framesAllowed: allowed)
+        guard length > 0 else { continue }
+        do throws(DERPClientError) {
+          try clients[i].transport.write(UnsafeRawBufferPointer(start: pointer, count: length))
+          written[i] += UInt64(length)
+          counters[i].bytesWritten.store(written[i], ordering: .relaxed)
+        } catch {
+          counters[i].errors.add(1, ordering: .relaxed)
+          dead[i] = true
+        }
+      }
+      nextTick += tickNanoseconds
+      let now = MonoClock.nanoseconds()
+      if nextTick > now { MonoClock.sleep(seconds: Double(nextTick - now) / 1e9) } else { nextTick = now }
+    }
+  }
+
+  /// Every tick: one poll over all receivers, then each readable one is read
+  /// until its socket and its TLS session hold nothing more.
+  static func pacedReceiveLoop(clients: [DERPClient], counters: [SharedCounters], bufferBytes: Int,
+                               tickNanoseconds: Int64, stop: StopFlags) {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferBytes, alignment: 64)
+    defer { buffer.deallocate() }
+    var streamCounters = [StreamCounter](repeating: StreamCounter(), count: clients.count)
+    var open = [Bool](repeating: true, count: clients.count)
+    var polls = clients.map { pollfd(fd: $0.transport.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+    for c in clients { try? c.transport.setReadTimeout(seconds: 0.05) }
+    var nextTick = MonoClock.nanoseconds()
+    while !stop.receiving.load(ordering: .relaxed) {
+      for i in polls.indices { polls[i].fd = open[i] ? clients[i].transport.fileDescriptor : -1 }
+      _ = poll(&polls, nfds_t(polls.count), 0)
+      for i in clients.indices where open[i] {
+        var readable = polls[i].revents != 0 || clients[i].transport.bufferedReadBytes > 0
+        while readable {
+          do throws(DERPClientError) {
+            let n = try clients[i].transport.read(into: buffer)
+            if n == 0 {
+              open[i] = false
+              break
+            }
+            streamCounters[i].consume(buffer.baseAddress!, n)
+          } catch {
+            if error != .timedOut { open[i] = false }
+            break
+          }
+          readable = clients[i].transport.bufferedReadBytes > 0 || socketReadable(clients[i].transport.fileDescriptor)
+        }
+        counters[i].packets.store(streamCounters[i].packets, ordering: .relaxed)
+        counters[i].packetBytes.store(streamCounters[i].packetBytes, ordering: .relaxed)
+        counters[i].otherFrames.store(streamCounters[i].otherFrames, ordering: .relaxed)
+        if streamCounters[i].corrupt { counters[i].corrupt.store(true, ordering: .relaxed) }
+      }
+      nextTick += tickNanoseconds
+      let now = MonoClock.nanoseconds()
+      if nextTick > now { MonoClock.sleep(seconds: Double(nextTick - now) / 1e9) } else { nextTick = now }
+    }
+  }
+
+  /// True if the socket has bytes to read now (poll with no wait).
+  static func socketReadable(_ fd: Int32) -> Bool {
+    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    return poll(&p, 1, 0) > 0
   }
 }

@@ -34,7 +34,9 @@ final class UringThroughputEngine {
 
   enum Phase { case warmup, window, stopping, draining, done }
 
-  static let pacedTickNanoseconds: Int64 = 1_000_000
+  /// Bounds of the paced senders' clock tick (see `pacedTickNanoseconds`).
+  static let pacedTickMinNanoseconds: Int64 = 200_000
+  static let pacedTickMaxNanoseconds: Int64 = 2_000_000
 
   let config: ThroughputConfig
   /// nil = unlimited; otherwise each sender stops after this many messages.
@@ -44,8 +46,20 @@ final class UringThroughputEngine {
   let ring: Ring
   let paced: Bool
   let senderBytesPerSecond: Double
+  /// Paced: the loop wakes once per tick, long enough for each sender's
+  /// allowance to fill half a batch (so one write carries many frames) and
+  /// short enough that a whole batch never waits for the next tick.
+  let pacedTickNanoseconds: Int64
   /// Ends the window early when set (background load for the latency mode).
   var externalStop: StopFlags?
+
+  /// The paced tick for `config` (both engines): half a batch per sender, bounded.
+  static func pacedTick(_ config: ThroughputConfig) -> Int64 {
+    let senderBytesPerSecond = config.rateMbps * 1e6 / 8 / Double(max(1, config.pairs))
+    let framesPerSecond = senderBytesPerSecond / Double(max(1, config.messageBytes))
+    let halfBatchNanoseconds = framesPerSecond > 0 ? Double(config.batchFrames) / 2 / framesPerSecond * 1e9 : 0
+    return min(pacedTickMaxNanoseconds, max(pacedTickMinNanoseconds, Int64(halfBatchNanoseconds)))
+  }
 
   init(config: ThroughputConfig, peers: [ConnectedPeer], messagesPerSender: UInt64? = nil) throws(BenchError) {
     precondition(peers.count >= 2 * config.pairs, "not enough connected peers for the pairs")
@@ -53,6 +67,7 @@ final class UringThroughputEngine {
     self.messagesPerSender = messagesPerSender
     paced = config.rateMbps > 0
     senderBytesPerSecond = config.rateMbps * 1e6 / 8 / Double(max(1, config.pairs))
+    pacedTickNanoseconds = Self.pacedTick(config)
     ring = try Ring(entries: UInt32(max(64, (4 * config.pairs).nextPowerOfTwo)))
     for i in 0..<config.pairs {
       let sender = peers[2 * i]
@@ -90,6 +105,7 @@ final class UringThroughputEngine {
     var sendStopped: Int64 = 0
     var phase = Phase.warmup
     var outcome = Outcome()
+    var nextTick = t0
     if config.warmupSeconds <= 0 { phase = .window }
     while phase != .done {
       let now = MonoClock.nanoseconds()
@@ -120,10 +136,25 @@ final class UringThroughputEngine {
         }
       }
       // Paced senders need a clock tick; unpaced ones are driven by completions.
-      // 1 ms lets the allowance gather several frames per send at moderate
-      // rates (one send per frame would cost the generator more than the relay).
-      let timeout: Int64 = paced && phase != .draining ? Self.pacedTickNanoseconds : 5_000_000
-      ring.submitAndDrain(timeoutNanoseconds: timeout) { userData, result, _ in
+      // Paced, the loop sleeps until the next tick whatever completes:
+      // waking for each receive would cost the generator a system call and a
+      // wake-up per relay write, more than the relay spends per message at
+      // moderate rates. Received bytes wait in the socket buffer meanwhile (a
+      // tick is at most half a batch per pair).
+      var timeout: Int64 = 5_000_000
+      var waitCompletions = 1
+      if paced && (phase == .warmup || phase == .window) {
+        // Fixed tick boundaries; one more completion than can arrive, so
+        // only the tick ends the wait.
+        nextTick += pacedTickNanoseconds
+        let wokeAt = MonoClock.nanoseconds()
+        if nextTick <= wokeAt { nextTick = wokeAt + pacedTickNanoseconds }
+        timeout = nextTick - wokeAt
+        waitCompletions = outstandingOperations + 1
+      } else if paced && phase == .stopping {
+        timeout = pacedTickNanoseconds
+      }
+      ring.submitAndDrain(timeoutNanoseconds: timeout, waitCompletions: waitCompletions) { userData, result, _ in
         let index = Int(userData >> 1)
         if userData & 1 == 0 { completeSend(index, result) } else { completeRecv(index, result) }
       }
@@ -149,6 +180,14 @@ final class UringThroughputEngine {
   func allSendersFinished() -> Bool {
     guard let cap = messagesPerSender else { return false }
     return senders.allSatisfy { $0.dead || ($0.framesWritten >= cap && !$0.inFlight) }
+  }
+
+  /// Sends in flight plus receives armed (every open receiver has one).
+  var outstandingOperations: Int {
+    var n = 0
+    for s in senders where s.inFlight { n += 1 }
+    for r in receivers where !r.closed { n += 1 }
+    return n
   }
 
   func allReceived() -> Bool {

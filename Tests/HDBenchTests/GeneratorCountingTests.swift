@@ -36,6 +36,17 @@ final class GeneratorCountingTests: XCTestCase {
     XCTAssertEqual(r.connectedPeers, 4)
   }
 
+  /// Paced TLS runs on one writer and one reader thread for all pairs: every
+  /// message still arrives and is counted once.
+  func testPacedTLSKnownTrafficIsCountedExactly() throws {
+    let relay = try BenchRelay(tls: true)
+    var c = config(port: relay.port, pairs: 3, rateMbps: 30)
+    c.tls = true
+    let r = try ThroughputCommand.measure(c, messagesPerSender: 400)
+    assertExact(r, perSender: 400, messageBytes: 1400)
+    XCTAssertEqual(r.engine, "threads+tls")
+  }
+
   /// Unpaced, the relay may drop when a destination queue overflows (its
   /// policy, not a counting error): the generator's counts must then equal
   /// the relay's own counters exactly, message for message.
