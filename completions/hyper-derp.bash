@@ -11,6 +11,7 @@ _hyper_derp() {
     --pin-cores) COMPREPLY=(); return ;;
     --sockbuf) COMPREPLY=(); return ;;
     --max-accept-rate) COMPREPLY=(); return ;;
+    --busy-poll) COMPREPLY=(); return ;;
     --tls-cert) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --ktls) COMPREPLY=($(compgen -W "auto required off" -- "$cur")); return ;;
@@ -27,6 +28,6 @@ _hyper_derp() {
     --metrics-tls-cert) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --metrics-tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
-  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --tls-cert --tls-key --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --help" -- "$cur")); return; fi
+  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --busy-poll --tls-cert --tls-key --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --help" -- "$cur")); return; fi
 }
 complete -F _hyper_derp hyper-derp

@@ -11,6 +11,7 @@ complete -c hyper-derp -l pin-cores -x -d 'Worker i is pinned to pin_cores[i]; t
 complete -c hyper-derp -l sockbuf -x -d 'SO_SNDBUF and SO_RCVBUF for every peer socket; 0 = kernel default.'
 complete -c hyper-derp -l max-accept-rate -x -d 'New connections per second; over the limit a connection is closed at once and counted. 0 = unlimited.'
 complete -c hyper-derp -l sqpoll -d 'io_uring SQPOLL mode: one kernel polling thread per worker; if the kernel refuses, the daemon says why.'
+complete -c hyper-derp -l busy-poll -x -d 'After handling traffic a worker keeps polling this long before it sleeps, so a reply arriving meanwhile skips a wake-up (tens of microseconds on a VM); costs at most this much CPU per quiet gap. 0 = sleep at once.'
 complete -c hyper-derp -l tls-cert -r -F -d 'Certificate for the DERP port. Both tls_cert and tls_key, or neither.'
 complete -c hyper-derp -l tls-key -r -F -d 'Private key for the DERP port.'
 complete -c hyper-derp -l ktls -x -a 'auto required off' -d 'auto: kernel TLS when the kernel has it, else userspace (said once at startup); required: refuse without it; off: userspace.'

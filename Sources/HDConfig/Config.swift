@@ -109,6 +109,9 @@ public struct Config: Sendable, Equatable {
   /// New connections per second; 0 = unlimited.
   public var maxAcceptRatePerSecond: Int
   public var sqpoll: Bool
+  /// How long a worker keeps polling for completions after handling some
+  /// before it sleeps; 0 = sleep at once.
+  public var busyPollMicroseconds: Int
   public var tlsCert: String?
   public var tlsKey: String?
   public var ktls: KTLSMode
@@ -127,6 +130,7 @@ public struct Config: Sendable, Equatable {
   public init(
     port: Int = 3340, bind: [String] = [], workers: Int = 0, pinCores: [Int] = [],
     sockbufBytes: Int = 0, maxAcceptRatePerSecond: Int = 0, sqpoll: Bool = false,
+    busyPollMicroseconds: Int = Config.defaultBusyPollMicroseconds,
     tlsCert: String? = nil, tlsKey: String? = nil, ktls: KTLSMode = .auto,
     logLevel: LogLevel = .info, logFormat: LogFormat = .text,
     peerRateLimitBytesPerSecond: Int64 = 0, keyFile: String? = nil, stunPort: Int = 0,
@@ -140,6 +144,7 @@ public struct Config: Sendable, Equatable {
     self.sockbufBytes = sockbufBytes
     self.maxAcceptRatePerSecond = maxAcceptRatePerSecond
     self.sqpoll = sqpoll
+    self.busyPollMicroseconds = busyPollMicroseconds
     self.tlsCert = tlsCert
     self.tlsKey = tlsKey
     self.ktls = ktls
@@ -152,6 +157,9 @@ public struct Config: Sendable, Equatable {
     self.verifyClients = verifyClients
     self.metrics = metrics
   }
+
+  /// `busy_poll`'s default (see the schema row for the trade-off).
+  public static let defaultBusyPollMicroseconds = 50
 
   /// True when the DERP port serves TLS.
   public var tlsEnabled: Bool { tlsCert != nil && tlsKey != nil }

@@ -42,6 +42,13 @@ public enum ConfigSchema {
       doc: "io_uring SQPOLL mode: one kernel polling thread per worker; if the kernel refuses, the daemon says why.",
       read: { .boolean($0.sqpoll) }, write: { $0.sqpoll = $1.booleanValue }),
     ConfigKeySpec(
+      "busy_poll", flag: "--busy-poll", type: .integer(0...10_000),
+      defaultDescription: String(Config.defaultBusyPollMicroseconds), rangeDescription: "0–10000", unit: "microseconds",
+      lineage: .new,
+      doc: "After handling traffic a worker keeps polling this long before it sleeps, so a reply arriving meanwhile "
+        + "skips a wake-up (tens of microseconds on a VM); costs at most this much CPU per quiet gap. 0 = sleep at once.",
+      read: { .integer(Int64($0.busyPollMicroseconds)) }, write: { $0.busyPollMicroseconds = Int($1.integerValue) }),
+    ConfigKeySpec(
       "tls_cert", flag: "--tls-cert", type: .path, defaultDescription: "none",
       rangeDescription: "readable PEM chain", lineage: .cxxCompatible,
       doc: "Certificate for the DERP port. Both tls_cert and tls_key, or neither.",

@@ -88,6 +88,10 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   /// Control frames (PeerGone, KeepAlive…) not queued because the connection's
   /// control queue was full.
   public var controlFramesDropped: UInt64 = 0
+  /// `busy_poll`: polls before sleeping that found work (a wake-up saved) and
+  /// polls that ran out and slept.
+  public var busyPollHits: UInt64 = 0
+  public var busyPollMisses: UInt64 = 0
 
   // MARK: Admission (verify_clients.url)
   /// Controller answers: allowed, denied, errors by reason, fail-open admits.

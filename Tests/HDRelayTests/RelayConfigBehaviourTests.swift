@@ -1,5 +1,5 @@
 // Settings that must really take effect: pin_cores, sockbuf, max_accept_rate,
-// peer_rate_limit. Each is checked on the running relay, not on its options.
+// peer_rate_limit, busy_poll. Each is checked on the running relay, not on its options.
 import Foundation
 import HDClient
 import HDConfig
@@ -8,6 +8,28 @@ import XCTest
 @testable import HDRelay
 
 final class RelayConfigBehaviourTests: XCTestCase {
+  /// With a long window the worker is still polling when the echo comes back,
+  /// so it finds the reply without sleeping (a hit); with 0 it never polls.
+  func testBusyPollFindsTheEchoWithoutSleepingAndZeroTurnsItOff() throws {
+    for microseconds in [10_000, 0] {
+      let harness = try RelayHarness(workers: 1) { $0.busyPollMicroseconds = microseconds }
+      let a = try harness.connect()
+      let b = try harness.connect()
+      for i in 0..<20 {
+        try a.send(to: b.publicKey, packet: numberedPacket(i, bytes: 64))
+        XCTAssertEqual(try b.receivePacket(timeoutSeconds: 5).packet, numberedPacket(i, bytes: 64))
+        try b.send(to: a.publicKey, packet: numberedPacket(i, bytes: 64))
+        XCTAssertEqual(try a.receivePacket(timeoutSeconds: 5).packet, numberedPacket(i, bytes: 64))
+      }
+      let stats = harness.relay.statsSnapshot()
+      if microseconds > 0 {
+        XCTAssertGreaterThan(stats.busyPollHits, 0, "the replies arrived while the worker polled")
+      } else {
+        XCTAssertEqual(stats.busyPollHits + stats.busyPollMisses, 0, "busy_poll: 0 never polls")
+      }
+    }
+  }
+
   /// Reads each worker thread's CPU mask from the kernel (sched_getaffinity of its tid).
   func testWorkersArePinnedToTheirCores() throws {
     let host = CPUAvailability.probe()

@@ -180,6 +180,12 @@ enum MetricsExposition {
         + "was congested.",
       totals.backpressurePauses)
     writer.counter(
+      "hyper_derp_busy_poll_hits_total",
+      help: "Polls before sleeping (busy_poll) that found work, so a wake-up was saved.", totals.busyPollHits)
+    writer.counter(
+      "hyper_derp_busy_poll_misses_total",
+      help: "Polls before sleeping (busy_poll) that found nothing and slept.", totals.busyPollMisses)
+    writer.counter(
       "hyper_derp_rate_limit_pauses_total",
       help: "Times a peer's reading was paused by peer_rate_limit (packets are delayed, never dropped).",
       totals.rateLimitPauses)

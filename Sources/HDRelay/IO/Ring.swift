@@ -74,6 +74,22 @@ final class Ring {
     }
   }
 
+  /// Submits queued SQEs without waiting.
+  @inline(__always)
+  func submitPending() {
+    _ = io_uring_submit(&ring)
+  }
+
+  /// True when completions are ready. With DEFER_TASKRUN (or COOP_TASKRUN)
+  /// they are posted only when this thread enters the kernel, so ask it to
+  /// run the pending work first (one cheap system call, no wait).
+  @inline(__always)
+  func pollCompletions() -> Bool {
+    if io_uring_cq_ready(&ring) > 0 { return true }
+    if flags & UInt32(IORING_SETUP_SQPOLL) == 0 { _ = io_uring_get_events(&ring) }
+    return io_uring_cq_ready(&ring) > 0
+  }
+
   /// Copies up to `max` ready completions' (user_data, res, flags) into `out`.
   @inline(__always)
   func reap(into out: UnsafeMutablePointer<Completion>, max: Int) -> Int {

@@ -15,6 +15,8 @@ enum Counter: Int, CaseIterable {
   case gotPing, sentPong, peerGoneDisconnectedFrames, peerGoneNotHereFrames, keepAlivesSent
   case unknownFrames, rateLimitPauses, backpressurePauses
   case xferPackets, xferRingFull, poolFallbacks, recvBufferExhaustions, sendCalls, controlFramesDropped
+  /// `busy_poll`: polls that found work (a sleep skipped) and polls that ran out.
+  case busyPollHits, busyPollMisses
   /// Gauges for /debug/workers only.
   case currentPeers, poolBytesInUse
   case hsTimeout, hsBadHTTP, hsNonDERP, hsBadFirstFrame, hsBadClientInfo, hsPeerClosed
@@ -105,6 +107,8 @@ final class WorkerStats: @unchecked Sendable {
     s.recvBufferExhaustions &+= load(.recvBufferExhaustions)
     s.sendCalls &+= load(.sendCalls)
     s.controlFramesDropped &+= load(.controlFramesDropped)
+    s.busyPollHits &+= load(.busyPollHits)
+    s.busyPollMisses &+= load(.busyPollMisses)
     s.currentPeers &+= load(.currentPeers)
     let hs: [(HandshakeFailure, Counter)] = [
       (.timeout, .hsTimeout), (.badHTTP, .hsBadHTTP), (.nonDERPRequest, .hsNonDERP),

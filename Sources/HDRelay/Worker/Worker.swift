@@ -58,6 +58,9 @@ final class Worker: @unchecked Sendable {
   let keepAliveJitterTicks: UInt64
   /// Sweep period: every second, or the keepalive period when that is shorter (tests).
   let sweepTicks: UInt64
+  /// `busy_poll` in ns (0 = off), and when the loop last handled completions.
+  let busyPollNanoseconds: UInt64
+  var lastWorkNanoseconds: UInt64 = 0
 
   // Thread bookkeeping.
   var thread: pthread_t? = nil
@@ -92,6 +95,7 @@ final class Worker: @unchecked Sendable {
     let rate = shared.config.peerRateLimitBytesPerSecond
     self.rateBytesPerSecond = rate
     self.rateBurstBytes = max(rate, Tuning.peerRateBurstBytesMin)
+    self.busyPollNanoseconds = UInt64(max(0, shared.config.busyPollMicroseconds)) * 1000
     controlPending.initialize(to: 0)
     wakeBuffer.initialize(to: 0)
   }
@@ -193,6 +197,7 @@ final class Worker: @unchecked Sendable {
       let wakeNanoseconds = min(nextTickNanoseconds, nextRateResumeNanoseconds)
       var waitNanoseconds = now >= wakeNanoseconds ? 0 : Int64(wakeNanoseconds - now)
       if dirtyHead >= 0 { waitNanoseconds = 0 }
+      if waitNanoseconds > 0 && busyPoll(now: now, until: wakeNanoseconds) { waitNanoseconds = 0 }
       if waitNanoseconds > 0 {
         // Announce sleep, then re-check the inbound rings (Dekker with producers' wake()).
         hd_store_seqcst(shared.sleepingFlag(index), 1)
@@ -200,18 +205,21 @@ final class Worker: @unchecked Sendable {
       }
       ring.submitAndWait(timeoutNanoseconds: waitNanoseconds)
       hd_store_relaxed(shared.sleepingFlag(index), 0)
+      var handledAny = false
       while true {
         // Inbound cross-worker records first: a route added by another worker
         // before these completions happened must be visible when they are handled.
         drainXfer()
         let n = ring.reap(into: completions, max: Tuning.cqeBatchMax)
         if n == 0 { break }
+        handledAny = true
         for i in 0..<n { dispatch(completions[i]) }
         rearmStarved()
         flushDirty()
         if n < Tuning.cqeBatchMax { break }
       }
       let after = monotonicNanoseconds()
+      if handledAny { lastWorkNanoseconds = after }
       if after >= nextRateResumeNanoseconds { resumePaused(now: after) }
       if after >= nextTickNanoseconds { onTick() }
     }
