@@ -20,7 +20,7 @@ complete -c hyper-derp -l log-format -x -a 'text json' -d 'Log line format on st
 complete -c hyper-derp -l peer-rate-limit -x -d 'Per-peer receive budget; over budget the relay stops reading that peer (TCP backpressure). 0 = off.'
 complete -c hyper-derp -l key-file -r -F -d 'The server\'s private DERP key (privkey:<64 hex>); created with mode 0600 if missing.'
 complete -c hyper-derp -l stun-port -x -d 'UDP STUN binding responder (RFC 5389); production should enable it (3478). 0 = off.'
-complete -c hyper-derp -l mesh-key-file -r -F -d 'Shared mesh secret (derper\'s -mesh-psk-file); holders may use WatchConns, ClosePeer, ForwardPacket. NOT IMPLEMENTED YET: only the default is accepted.'
+complete -c hyper-derp -l mesh-key-file -r -F -d 'Shared mesh secret (derper\'s -mesh-psk-file): clients presenting it are mesh peers and may use WatchConns, ClosePeer, ForwardPacket (e.g. derper\'s -mesh-with).'
 complete -c hyper-derp -l mesh-peer -x -d 'Other relays of the same region to mesh with (derper\'s -mesh-with); needs mesh.key_file. NOT IMPLEMENTED YET: only the default is accepted.'
 complete -c hyper-derp -l verify-client-url -x -d 'Admission controller (derper/Headscale compatible): POST the node key and source IP, expect {"Allow":true}.'
 complete -c hyper-derp -l verify-client-fail-open -d 'Admit clients when the controller cannot be asked (unreachable, 5 s timeout, queue full); a non-200 or malformed answer still rejects.'

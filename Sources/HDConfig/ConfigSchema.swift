@@ -96,8 +96,8 @@ public enum ConfigSchema {
       read: { .integer(Int64($0.stunPort)) }, write: { $0.stunPort = Int($1.integerValue) }),
     ConfigKeySpec(
       "mesh.key_file", flag: "--mesh-key-file", type: .path, defaultDescription: "none",
-      rangeDescription: "file with 64 hex chars", lineage: .new, implemented: false,
-      doc: "Shared mesh secret (derper's -mesh-psk-file); holders may use WatchConns, ClosePeer, ForwardPacket.",
+      rangeDescription: "file with 64 hex chars", lineage: .new,
+      doc: "Shared mesh secret (derper's -mesh-psk-file): clients presenting it are mesh peers and may use WatchConns, ClosePeer, ForwardPacket (e.g. derper's -mesh-with).",
       read: { .optional($0.mesh.keyFile) }, write: { $0.mesh.keyFile = $1.optionalStringValue }),
     ConfigKeySpec(
       "mesh.peers", flag: "--mesh-peer", type: .hostList, defaultDescription: "[]", lineage: .new,

@@ -10,6 +10,11 @@ public struct DERPKey: Hashable, Sendable, CustomStringConvertible {
   public var w2: UInt64
   public var w3: UInt64
 
+  /// Equality whose time does not depend on where the keys differ (secrets such as the mesh key).
+  public func constantTimeEquals(_ other: DERPKey) -> Bool {
+    ((w0 ^ other.w0) | (w1 ^ other.w1) | (w2 ^ other.w2) | (w3 ^ other.w3)) == 0
+  }
+
   public static let zero = DERPKey(w0: 0, w1: 0, w2: 0, w3: 0)
 
   public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {

@@ -32,6 +32,8 @@ public struct RelayOptions: Sendable {
   public var keepAliveSeconds: Double = RelayDefaults.keepAliveSeconds
   /// Upper bound of the per-connection random jitter added to each period (derper: [0, 5 s)).
   public var keepAliveJitterSecondsMax: Double = RelayDefaults.keepAliveJitterSecondsMax
+  /// mesh.key_file's secret (MeshKeyFile.load); nil = no client is a mesh peer.
+  public var meshKey: DERPKey?
   /// verify_clients.url: how long the controller has to answer (derper: 5 s). Tests shorten it.
   public var verifyTimeoutSeconds: Double = RelayDefaults.verifyTimeoutSeconds
   /// verify_clients.url: verifications queued or in flight per worker before new

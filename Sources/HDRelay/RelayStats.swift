@@ -46,7 +46,7 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   public var currentDupClientConns: UInt64 = 0
   /// Connections that joined an existing key (derp_total_dup_client_conns).
   public var totalDupClientConns: UInt64 = 0
-  /// Mesh watchers (always 0 until mesh lands; mesh keys are refused).
+  /// Mesh peers subscribed with WatchConns.
   public var watchers: UInt64 = 0
   /// Handshakes that failed, indexed by `HandshakeFailure.rawValue`.
   public var handshakeFailures: [UInt64] = Array(repeating: 0, count: HandshakeFailure.allCases.count)

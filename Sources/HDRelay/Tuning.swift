@@ -81,6 +81,8 @@ enum Tuning {
   static let sendQueueBlockCount = 16 * 1024
   /// derper's write timeout: a send with no progress this long closes the connection.
   static let writeTimeoutTicks: UInt64 = 20
+  /// Mesh peers get 30 s (derper), since a whole region's traffic may queue behind them.
+  static let meshWriteTimeoutTicks: UInt64 = 300
 
   // MARK: Protocol timing
   /// Deadline from accept to registration (derper: 10 s).

@@ -17,10 +17,15 @@ enum DaemonServices {
     // nil = plain TCP; throws on bad cert/key or `ktls: required` without kernel TLS.
     let tls = try RelayTLS.make(config: config, serverKey: context.serverKeyPair.publicKey)
     let relayLog = Logger(label: "relay", sink: context.logSink)
-    let options = RelayOptions(
+    var options = RelayOptions(
       config: config, serverKeyPair: context.serverKeyPair, workerCount: context.workerPlan.workerCount,
       pinCores: context.workerPlan.pinCores.isEmpty ? nil : context.workerPlan.pinCores, tls: tls,
       log: { level, message in relayLog.log(level, message) })
+    if let path = config.mesh.keyFile {
+      options.meshKey = try MeshKeyFile.load(path: path)
+      relayLog.info("mesh key loaded: clients presenting it are mesh peers (WatchConns, ClosePeer, ForwardPacket)",
+                    ["mesh.key_file": path])
+    }
     let relay = try Relay(options: options)
     relay.setLogLevel(config.logLevel)
     // The metrics server loads its own certificate before anything listens.

@@ -105,11 +105,12 @@ final class DaemonCommandLineTests: XCTestCase {
   }
 
   func testNotImplementedKeysAreRefused() throws {
-    let path = try write("stun_port: 3478\nmesh:\n  key_file: /k\n")
+    let path = try write("stun_port: 3478\nmesh:\n  key_file: /k\n  peers: [derp2.example]\n")
     let invocation = DaemonCommandLine.parse(["--config", path], options: .syntaxOnly)
-    // stun_port is implemented (HDRelay/STUN); mesh is not yet.
+    // stun_port and mesh.key_file (accepting mesh peers) are implemented;
+    // dialling other relays (mesh.peers) is not yet.
     XCTAssertEqual(invocation.diagnostics.map(\.code), [.notImplemented])
-    XCTAssertEqual(invocation.diagnostics.map(\.keyPath), ["mesh.key_file"])
-    XCTAssertEqual(invocation.diagnostics[0].line, 3)
+    XCTAssertEqual(invocation.diagnostics.map(\.keyPath), ["mesh.peers"])
+    XCTAssertEqual(invocation.diagnostics[0].line, 4)
   }
 }

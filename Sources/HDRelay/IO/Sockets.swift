@@ -1,6 +1,7 @@
 // Listening and accepted-socket setup (control path: start-up and once per accept).
 @preconcurrency import Glibc
 import CURing
+import HDProtocol
 
 /// A parsed bind address.
 struct BindAddress: Sendable {
@@ -128,6 +129,23 @@ enum Sockets {
     if sockbufBytes > 0 {
       _ = hd_set_int_sockopt(fd, SOL_SOCKET, SO_SNDBUF, Int32(clamping: sockbufBytes))
       _ = hd_set_int_sockopt(fd, SOL_SOCKET, SO_RCVBUF, Int32(clamping: sockbufBytes))
+    }
+  }
+
+  /// The remote address for PeerPresent (IPv4 as IPv4-mapped IPv6).
+  static func peerAddress(_ fd: Int32) -> PeerAddress {
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let rc = withUnsafeMutablePointer(to: &storage) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+    }
+    guard rc == 0 else { return .unspecified }
+    let port = UInt16(port(of: &storage))
+    return withUnsafeBytes(of: &storage) { raw -> PeerAddress in
+      if Int32(raw.load(as: sa_family_t.self)) == AF_INET {
+        return PeerAddress(ipv4: raw[4], raw[5], raw[6], raw[7], port: port)
+      }
+      return PeerAddress(ip16: raw.baseAddress! + 8, port: port)
     }
   }
 

@@ -42,6 +42,13 @@ struct ConnectionFlags: OptionSet {
   static let backpressured = ConnectionFlags(rawValue: 1 << 10)
   /// Its "other" queue went over the soft depth (since `congestedTick`).
   static let congested = ConnectionFlags(rawValue: 1 << 11)
+  /// Presented the mesh key: may send WatchConns, ClosePeer, ForwardPacket;
+  /// exempt from peer_rate_limit and verify_clients; longer write timeout.
+  static let meshPeer = ConnectionFlags(rawValue: 1 << 12)
+  /// A mesh peer that sent WatchConns (gets PeerPresent / PeerGone).
+  static let watcher = ConnectionFlags(rawValue: 1 << 13)
+  /// ClientInfo said IsProber (PeerPresent flags for watchers).
+  static let prober = ConnectionFlags(rawValue: 1 << 14)
 
   // Combinations tested on the data path are constants: an OptionSet array
   // literal is built as a heap Array on every evaluation in debug builds.

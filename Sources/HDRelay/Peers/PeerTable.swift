@@ -58,6 +58,11 @@ final class PeerTable {
     return PeerLocation(raw: locations[i])
   }
 
+  /// Every key with its active connection (control path: WatchConns).
+  func forEachActive(_ body: (DERPKey, PeerLocation) -> Void) {
+    for i in 0..<capacity where locations[i] != 0 { body(keys[i], PeerLocation(raw: locations[i])) }
+  }
+
   var dupConnectionCount: Int { duplicates.values.reduce(0) { $0 + $1.count } }
 
   /// Adds a connection for `key`. Returns true if the key already had one.

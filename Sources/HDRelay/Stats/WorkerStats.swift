@@ -17,6 +17,8 @@ enum Counter: Int, CaseIterable {
   case xferPackets, xferRingFull, poolFallbacks, recvBufferExhaustions, sendCalls, controlFramesDropped
   /// `busy_poll`: polls that found work (a sleep skipped) and polls that ran out.
   case busyPollHits, busyPollMisses
+  /// Mesh peers that sent WatchConns (gauge).
+  case watchers
   /// Gauges for /debug/workers only.
   case currentPeers, poolBytesInUse
   case hsTimeout, hsBadHTTP, hsNonDERP, hsBadFirstFrame, hsBadClientInfo, hsPeerClosed
@@ -109,6 +111,7 @@ final class WorkerStats: @unchecked Sendable {
     s.controlFramesDropped &+= load(.controlFramesDropped)
     s.busyPollHits &+= load(.busyPollHits)
     s.busyPollMisses &+= load(.busyPollMisses)
+    s.watchers &+= load(.watchers)
     s.currentPeers &+= load(.currentPeers)
     let hs: [(HandshakeFailure, Counter)] = [
       (.timeout, .hsTimeout), (.badHTTP, .hsBadHTTP), (.nonDERPRequest, .hsNonDERP),

@@ -28,12 +28,18 @@ final class RelayShared: @unchecked Sendable {
   let serverKeyFrame: [UInt8]
   /// ServerInfo JSON (`{"version":2}`), sealed per connection.
   let serverInfoJSON = ServerInfo().jsonBytes()
+  /// The mesh secret; clients presenting it are mesh peers (nil = none are).
+  let meshKey: DERPKey?
+  /// Address and PeerPresent flags of every registered connection, for the
+  /// PeerPresent frames mesh watchers get (only kept when a mesh key is set).
+  let meshDirectory = MeshDirectory()
   /// verify_clients.url admission controller client (nil = admit everyone).
   private(set) var verifier: ClientVerifier? = nil
 
   init(options: RelayOptions) throws(RelayError) {
     config = options.config
     keyPair = options.serverKeyPair
+    meshKey = options.meshKey
     workerCount = options.workerCount
     logSink = options.log
     acceptLimiter = AcceptRateLimiter(perSecond: options.config.maxAcceptRatePerSecond)

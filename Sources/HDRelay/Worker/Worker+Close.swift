@@ -15,6 +15,8 @@ enum CloseReason {
   /// An HTTP answer (probe, 404, 426…) was written.
   case httpDone
   case stopping
+  /// A mesh peer sent ClosePeer for this connection's key.
+  case closedByMesh
 }
 
 extension Worker {
@@ -75,6 +77,8 @@ extension Worker {
     updateDupGauges()
     stats.sub(.currentPeers)
     broadcast(.remove(key: key, location: location))
+    meshConnectionLeft(conn, at: location)
+    if remaining == 0 { tellWatchersGone(key) }
     guard let set = conn.pointee.sentTo else { return }
     if remaining > 0 {
       // derper tracks senders per key: a surviving duplicate inherits the set,

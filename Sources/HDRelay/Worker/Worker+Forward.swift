@@ -4,9 +4,12 @@
 import HDProtocol
 
 extension Worker {
+  /// `source` is the sender's key, or for a mesh ForwardPacket the key it
+  /// names; `tracksSender` records the destination for PeerGone(Disconnected)
+  /// (a mesh peer's own key never leaves on behalf of the sources it forwards).
   @inline(__always)
-  func forward(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, destination: DERPKey,
-               packet: UnsafeMutableRawPointer, packetBytes: Int) {
+  func forward(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, source: DERPKey, destination: DERPKey,
+               packet: UnsafeMutableRawPointer, packetBytes: Int, tracksSender: Bool) {
     let kind: PacketKind = isDiscoPacket(packet, packetBytes) ? .disco : .other
     stats.add(.packetsReceived)
     stats.add(kind == .disco ? .packetsReceivedDisco : .packetsReceivedOther)
@@ -15,13 +18,13 @@ extension Worker {
       if kind == .disco { sendNotHere(slot, conn, destination) }
       return
     }
-    recordSentTo(conn, location)
+    if tracksSender { recordSentTo(conn, location) }
     currentSender = slot
     if location.worker == index {
-      deliverLocal(location, source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
+      deliverLocal(location, source: source, packet: packet, packetBytes: packetBytes, kind: kind)
     } else {
       pushPacket(to: location, from: PeerLocation(worker: index, slot: slot, generation: conn.pointee.generation),
-                 source: conn.pointee.key, packet: packet, packetBytes: packetBytes, kind: kind)
+                 source: source, packet: packet, packetBytes: packetBytes, kind: kind)
     }
     currentSender = -1
   }

@@ -18,7 +18,8 @@ extension Worker {
       guard length >= 32, length - 32 <= DERPConstants.maxPacketBytes else {
         return protocolViolation(slot)
       }
-      forward(slot, conn, destination: DERPKey(bytes: payload), packet: payload + 32, packetBytes: length - 32)
+      forward(slot, conn, source: conn.pointee.key, destination: DERPKey(bytes: payload), packet: payload + 32,
+              packetBytes: length - 32, tracksSender: true)
     case FrameType.ping.rawValue:
       guard length >= DERPConstants.pingPayloadBytes, length <= DERPConstants.pingPayloadBytesMax else {
         return protocolViolation(slot)
@@ -38,8 +39,8 @@ extension Worker {
         }
       }
     case FrameType.watchConns.rawValue, FrameType.closePeer.rawValue, FrameType.forwardPacket.rawValue:
-      // Mesh-only frames; no client of this relay holds a mesh key.
-      protocolViolation(slot)
+      // Mesh-only frames: closes a client without the mesh key.
+      handleMeshFrame(slot, conn, type: type, payload: payload, length: length)
     default:
       // Known types a client has no business sending (KeepAlive, Pong, …) are
       // read and discarded, as derper does.

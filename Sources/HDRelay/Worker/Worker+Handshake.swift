@@ -18,13 +18,17 @@ extension Worker {
     let opened = json.withUnsafeMutableBytes { box.open(sealed, into: $0.baseAddress!) }
     guard let jsonBytes = opened else { return failHandshake(slot, .badClientInfo) }
     json.removeLast(json.count - jsonBytes)
+    let info: ClientInfo
     do {
-      // Parsed for validity (derper closes on bad JSON); a meshKey never
-      // matches: this relay has no mesh key (config refuses one until mesh
-      // lands), so the client is an ordinary peer, as in derper.
-      _ = try ClientInfo(json: json)
+      info = try ClientInfo(json: json)  // derper closes on bad JSON too
     } catch {
       return failHandshake(slot, .badClientInfo)
+    }
+    if info.isProber { conn.pointee.flags.insert(.prober) }
+    // A wrong or absent mesh key makes an ordinary client, as in derper.
+    if let meshKey = shared.meshKey, let presented = info.meshKey, presented.constantTimeEquals(meshKey) {
+      conn.pointee.flags.insert(.meshPeer)
+      return admitClient(slot, conn, key: clientKey, box: box)  // mesh peers skip verify_clients
     }
     if let verifier = shared.verifier {
       return beginVerification(slot, conn, key: clientKey, box: box, verifier: verifier)
@@ -57,10 +61,13 @@ extension Worker {
     let seq = shared.nextSequence()
     conn.pointee.registrationSeq = seq
     let location = PeerLocation(worker: index, slot: slot, generation: conn.pointee.generation)
+    // Before the broadcast, so other workers' watchers find the address.
+    recordInMeshDirectory(conn, at: location)
     if peers.add(key, location, seq: seq) { stats.add(.totalDupClientConns) }
     updateDupGauges()
     stats.add(.currentPeers)
     broadcast(.add(key: key, location: location, seq: seq))
+    tellWatchersPresent(key, at: location)
   }
 
   /// Worker 0 publishes the duplicate-key gauges from its replica (every

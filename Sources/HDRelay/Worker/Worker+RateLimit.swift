@@ -36,7 +36,7 @@ extension Worker {
   /// no limit: the whole buffer), or nil when the peer is now paused.
   @inline(__always)
   func rateAllowance(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) -> UInt32? {
-    guard rateBytesPerSecond > 0, conn.pointee.state == .registered else { return 0 }
+    guard rateBytesPerSecond > 0, conn.pointee.state == .registered, !conn.pointee.flags.contains(.meshPeer) else { return 0 }
     let now = monotonicNanoseconds()
     refillRate(conn, now: now)
     let tokens = conn.pointee.rateTokens

@@ -31,7 +31,9 @@ extension Worker {
     if c.result > 0 {
       let id = c.bufferID
       buffers.tookFromKernel()
-      if rateBytesPerSecond > 0 && conn.pointee.state == .registered { chargeRate(conn, bytes: Int(c.result)) }
+      if rateBytesPerSecond > 0 && conn.pointee.state == .registered && !conn.pointee.flags.contains(.meshPeer) {
+        chargeRate(conn, bytes: Int(c.result))
+      }
       if conn.pointee.state != .closing {
         receiveBytes(slot, conn, buffers.buffer(id), Int(c.result))
       }

@@ -25,6 +25,12 @@ extension Worker {
     return SendQueue(block)
   }
 
+  /// Free places in the connection's control queue.
+  func controlQueueRoom(_ conn: UnsafeMutablePointer<Connection>) -> Int {
+    guard let q = sendQueue(conn) else { return 0 }
+    return SendQueue.capacity(.control) - q.count(.control)
+  }
+
   @inline(__always)
   func markDirty(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     guard !conn.pointee.flags.contains(.dirty) else { return }

@@ -39,7 +39,8 @@ extension Worker {
           conn.pointee.keepAliveTick = tick + keepAliveTicks + nextRandom() % keepAliveJitterTicks
         }
       }
-      if conn.pointee.flags.contains(.sendInFlight) && tick &- conn.pointee.sendProgressTick >= Tuning.writeTimeoutTicks {
+      let writeTimeoutTicks = conn.pointee.flags.contains(.meshPeer) ? Tuning.meshWriteTimeoutTicks : Tuning.writeTimeoutTicks
+      if conn.pointee.flags.contains(.sendInFlight) && tick &- conn.pointee.sendProgressTick >= writeTimeoutTicks {
         beginClose(slot, reason: .writeTimeout)
       }
     }

@@ -128,11 +128,16 @@ extension Worker {
     case .resume?:
       onRemoteResume(location, from: src)
     case .add?:
-      peers.add(DERPKey(bytes: body), location, seq: body.load(fromByteOffset: 40, as: UInt64.self))
+      let key = DERPKey(bytes: body)
+      peers.add(key, location, seq: body.load(fromByteOffset: 40, as: UInt64.self))
       updateDupGauges()
+      tellWatchersPresent(key, at: location)
     case .remove?:
-      peers.remove(DERPKey(bytes: body), location)
+      let key = DERPKey(bytes: body)
+      if peers.remove(key, location) == 0 { tellWatchersGone(key) }
       updateDupGauges()
+    case .closePeer?:
+      closeForMesh(location, key: DERPKey(bytes: body))
     case .activate?:
       peers.activate(DERPKey(bytes: body), location, seq: body.load(fromByteOffset: 40, as: UInt64.self))
     case .peerGone?:

@@ -58,6 +58,8 @@ final class Worker: @unchecked Sendable {
   let keepAliveJitterTicks: UInt64
   /// Sweep period: every second, or the keepalive period when that is shorter (tests).
   let sweepTicks: UInt64
+  /// Mesh watchers on this worker and their backlogs (Worker+Mesh.swift).
+  var meshWatch = MeshWatchState()
   /// `busy_poll` in ns (0 = off), and when the loop last handled completions.
   let busyPollNanoseconds: UInt64
   var lastWorkNanoseconds: UInt64 = 0
@@ -191,6 +193,7 @@ final class Worker: @unchecked Sendable {
       drainXfer()
       drainVerifyResults()
       flushOverflow()
+      if meshWatch.pending { flushWatchers() }
       flushDirty()
       wakeTouchedWorkers()
       let now = monotonicNanoseconds()

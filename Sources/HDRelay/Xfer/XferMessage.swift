@@ -21,6 +21,8 @@ enum XferType: UInt8 {
   case pause = 7
   /// [32 unused][sender: UInt64] — read `sender` again: the destination drained, stalled or left.
   case resume = 8
+  /// [key: 32][location: UInt64] — a mesh peer sent ClosePeer(key): close that connection.
+  case closePeer = 9
 }
 
 /// Byte offsets in a `.packet` record body.
@@ -38,6 +40,7 @@ enum XferControl {
   case inheritSentTo(key: DERPKey, member: PeerLocation, destination: PeerLocation)
   case pause(sender: PeerLocation)
   case resume(sender: PeerLocation)
+  case closePeer(key: DERPKey, location: PeerLocation)
 
   var type: XferType {
     switch self {
@@ -48,6 +51,7 @@ enum XferControl {
     case .inheritSentTo: return .inheritSentTo
     case .pause: return .pause
     case .resume: return .resume
+    case .closePeer: return .closePeer
     }
   }
 
@@ -59,7 +63,7 @@ enum XferControl {
       key.store(to: p)
       p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
       p.storeBytes(of: seq, toByteOffset: 40, as: UInt64.self)
-    case .remove(let key, let location):
+    case .remove(let key, let location), .closePeer(let key, let location):
       key.store(to: p)
       p.storeBytes(of: location.raw, toByteOffset: 32, as: UInt64.self)
       p.storeBytes(of: 0, toByteOffset: 40, as: UInt64.self)
