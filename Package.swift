@@ -38,7 +38,7 @@ let package = Package(
     .target(name: "HDProtocol", dependencies: ["CSodium"], exclude: ["README.md"], swiftSettings: strict),
     .target(name: "HDTLS", dependencies: ["CTLS", "HDProtocol"], swiftSettings: strict),
     .target(name: "HDClient", dependencies: ["HDProtocol", "HDTLS", "CSys"], swiftSettings: strict),
-    .target(name: "HDRelay", dependencies: ["HDConfig", "HDProtocol", "HDTLS", "CURing", "CSys"], swiftSettings: strict),
+    .target(name: "HDRelay", dependencies: ["HDConfig", "HDProtocol", "HDTLS", "HDClient", "CURing", "CSys"], swiftSettings: strict),
     .target(name: "HDMetrics", dependencies: ["HDRelay", "HDTLS", "HDConfig", "CSys"], swiftSettings: strict),
     .target(name: "HDOps", dependencies: ["HDConfig", "CSys", "CURing"], swiftSettings: strict),
 

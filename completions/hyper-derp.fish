@@ -21,7 +21,7 @@ complete -c hyper-derp -l peer-rate-limit -x -d 'Per-peer receive budget; over b
 complete -c hyper-derp -l key-file -r -F -d 'The server\'s private DERP key (privkey:<64 hex>); created with mode 0600 if missing.'
 complete -c hyper-derp -l stun-port -x -d 'UDP STUN binding responder (RFC 5389); production should enable it (3478). 0 = off.'
 complete -c hyper-derp -l mesh-key-file -r -F -d 'Shared mesh secret (derper\'s -mesh-psk-file): clients presenting it are mesh peers and may use WatchConns, ClosePeer, ForwardPacket (e.g. derper\'s -mesh-with).'
-complete -c hyper-derp -l mesh-peer -x -d 'Other relays of the same region to mesh with (derper\'s -mesh-with); needs mesh.key_file. NOT IMPLEMENTED YET: only the default is accepted.'
+complete -c hyper-derp -l mesh-peer -x -d 'Other relays of the same region to mesh with (derper\'s -mesh-with): each is dialled at https://host/derp (or the http(s) URL given) with the mesh key, its clients are watched, and packets for them are forwarded there. Needs mesh.key_file. https peers must present a certificate valid for the host (system CA store); an http:// URL exposes the mesh key to anyone on the path.'
 complete -c hyper-derp -l verify-client-url -x -d 'Admission controller (derper/Headscale compatible): POST the node key and source IP, expect {"Allow":true}.'
 complete -c hyper-derp -l verify-client-fail-open -d 'Admit clients when the controller cannot be asked (unreachable, 5 s timeout, queue full); a non-200 or malformed answer still rejects.'
 complete -c hyper-derp -l metrics-port -x -d 'HTTP server for /metrics, /health and (opt-in) /debug/*. 0 = off. Must differ from port.'

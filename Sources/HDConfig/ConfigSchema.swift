@@ -101,8 +101,7 @@ public enum ConfigSchema {
       read: { .optional($0.mesh.keyFile) }, write: { $0.mesh.keyFile = $1.optionalStringValue }),
     ConfigKeySpec(
       "mesh.peers", flag: "--mesh-peer", type: .hostList, defaultDescription: "[]", lineage: .new,
-      implemented: false,
-      doc: "Other relays of the same region to mesh with (derper's -mesh-with); needs mesh.key_file.",
+      doc: "Other relays of the same region to mesh with (derper's -mesh-with): each is dialled at https://host/derp (or the http(s) URL given) with the mesh key, its clients are watched, and packets for them are forwarded there. Needs mesh.key_file. https peers must present a certificate valid for the host (system CA store); an http:// URL exposes the mesh key to anyone on the path.",
       read: { .strings($0.mesh.peers) }, write: { $0.mesh.peers = $1.stringsValue }),
     ConfigKeySpec(
       "verify_clients.url", flag: "--verify-client-url", type: .url, defaultDescription: "none",

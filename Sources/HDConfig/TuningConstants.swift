@@ -51,6 +51,7 @@ public enum TuningConstants {
     TuningConstant("Tuning.controlFramesMax", 32, "frames", "control frames (Pong, PeerGone, KeepAlive) queued per connection"),
     TuningConstant("Tuning.writeTimeoutTicks", 20, "ticks (100 ms)", "a send without progress for 2 s closes the connection (derper's write timeout)"),
     TuningConstant("Tuning.meshWriteTimeoutTicks", 300, "ticks (100 ms)", "the write timeout of mesh peers, 30 s (derper)"),
+    TuningConstant("Tuning.meshOutboxBytes", 4_194_304, "bytes", "packets queued for one mesh.peers link; beyond it they are dropped as mesh_queue_full"),
     TuningConstant("Tuning.sentToTrackedMax", 1024, "peers", "PeerGone destinations tracked per sender; overflow is counted"),
     TuningConstant("Tuning.peerRateBurstBytesMin", 65_573, "bytes", "peer_rate_limit burst is at least one maximal frame, as derper raises it"),
     TuningConstant("Tuning.peerRateResumeBytes", 32_768, "bytes", "a rate-paused peer is read again once one full receive of tokens is back"),

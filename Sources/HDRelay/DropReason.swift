@@ -19,6 +19,8 @@ public enum DropReason: Int, CaseIterable, Sendable {
   case noMemory
   /// The cross-worker ring to the destination's worker was full.
   case xferRingFull
+  /// The queue towards the mesh peer that has the destination was full.
+  case meshQueueFull
 
   /// Metric label value.
   public var label: String {
@@ -31,6 +33,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case .dupClient: return "dup_client"
     case .noMemory: return "no_memory"
     case .xferRingFull: return "xfer_ring_full"
+    case .meshQueueFull: return "mesh_queue_full"
     }
   }
 }

@@ -62,7 +62,9 @@ public final class Relay: @unchecked Sendable {
       try openListeners()
       try shared.verifier?.start()
       for w in workers { try w.start() }
+      try shared.mesh?.start()
     } catch {
+      shared.mesh?.stop()
       shared.requestStop()
       for w in workers.indices { shared.forceWake(w) }
       for w in workers { w.join() }
@@ -73,6 +75,9 @@ public final class Relay: @unchecked Sendable {
     shared.log(.info, "relay listening on \(boundAddresses.joined(separator: ", ")) with \(workers.count) worker(s)")
     shared.log(.info, shared.tls?.modeDescription ?? "plain TCP on the DERP port (no tls_cert/tls_key)")
     if let verifier = shared.verifier { shared.log(.info, verifier.summary) }
+    if let mesh = shared.mesh {
+      shared.log(.info, "mesh: dialling \(mesh.endpoints.map(\.text).joined(separator: ", ")) with the mesh key")
+    }
   }
 
   /// `address:port` of every listener.
@@ -95,6 +100,7 @@ public final class Relay: @unchecked Sendable {
       return false
     }
     guard wasRunning else { return }
+    shared.mesh?.stop()
     let deadline = monotonicNanoseconds() + UInt64(max(0, graceSeconds) * 1e9)
     for w in workers { w.stopDeadlineNanoseconds = deadline }
     shared.requestStop()
@@ -128,8 +134,12 @@ public final class Relay: @unchecked Sendable {
     var s = RelayStatsSnapshot()
     for w in workers { w.stats.accumulate(into: &s) }
     if let tls = shared.tls { s.tls = tls.statsSnapshot() }
+    if let mesh = shared.mesh { s.meshPeersConnected = UInt64(mesh.connectedCount) }
     return s
   }
+
+  /// The mesh.peers entry (index) that currently has `key`, if any (tests).
+  func meshRoute(_ key: DERPKey) -> Int? { shared.mesh?.routes.route(key) }
 
   /// Registered peers (asks each worker; waits at most ~1 s per worker).
   public func peersSnapshot() -> [PeerInfo] {

@@ -36,6 +36,11 @@ public struct RelayOptions: Sendable {
   public var meshKey: DERPKey?
   /// verify_clients.url: how long the controller has to answer (derper: 5 s). Tests shorten it.
   public var verifyTimeoutSeconds: Double = RelayDefaults.verifyTimeoutSeconds
+  /// mesh.peers: seconds between attempts to reach a peer (derper: 5). Tests shorten it.
+  var meshRetrySeconds = 5.0
+  /// mesh.peers over https: CA bundle the peers' certificates must chain to
+  /// (nil = the system store). Tests point it at their own certificate.
+  var meshTrustedCertificatesFile: String?
   /// verify_clients.url: verifications queued or in flight per worker before new
   /// ones count as queue_full (tests lower it).
   var verifyPendingPerWorkerMax = ClientVerifier.pendingPerWorkerMaxDefault

@@ -48,6 +48,10 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   public var totalDupClientConns: UInt64 = 0
   /// Mesh peers subscribed with WatchConns.
   public var watchers: UInt64 = 0
+  /// Packets sent on to another relay of the region (mesh.peers), and the
+  /// mesh.peers links currently up.
+  public var meshForwardedPackets: UInt64 = 0
+  public var meshPeersConnected: UInt64 = 0
   /// Handshakes that failed, indexed by `HandshakeFailure.rawValue`.
   public var handshakeFailures: [UInt64] = Array(repeating: 0, count: HandshakeFailure.allCases.count)
   /// Connections closed because a send made no progress for the write timeout.

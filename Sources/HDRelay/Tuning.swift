@@ -83,6 +83,9 @@ enum Tuning {
   static let writeTimeoutTicks: UInt64 = 20
   /// Mesh peers get 30 s (derper), since a whole region's traffic may queue behind them.
   static let meshWriteTimeoutTicks: UInt64 = 300
+  /// Packets waiting for one mesh peer's link (ForwardPacket frames); beyond
+  /// it they are dropped as `mesh_queue_full`.
+  static let meshOutboxBytes = 4 * 1024 * 1024
 
   // MARK: Protocol timing
   /// Deadline from accept to registration (derper: 10 s).

@@ -36,6 +36,9 @@ public struct TLSClientOptions: Sendable {
   /// PEM file of trusted certificates. nil = accept any certificate
   /// (tests and `sha256-raw:` style pinning done by the caller).
   public var trustedCertificatesFile: String?
+  /// DNS name or IP literal the certificate must be valid for (checked only
+  /// with `trustedCertificatesFile`); nil = any name.
+  public var verifyPeerName: String?
   /// OpenSSL TLS 1.3 suite list, e.g. "TLS_AES_256_GCM_SHA384"; nil = OpenSSL's default.
   public var tls13CipherSuites: String?
   /// OpenSSL TLS 1.2 cipher list; nil = OpenSSL's default.
@@ -43,8 +46,9 @@ public struct TLSClientOptions: Sendable {
 
   public init(
     version: TLSVersion? = nil, serverName: String? = nil, trustedCertificatesFile: String? = nil,
-    tls13CipherSuites: String? = nil, tls12CipherList: String? = nil
+    verifyPeerName: String? = nil, tls13CipherSuites: String? = nil, tls12CipherList: String? = nil
   ) {
+    self.verifyPeerName = verifyPeerName
     self.version = version
     self.serverName = serverName
     self.trustedCertificatesFile = trustedCertificatesFile
@@ -93,6 +97,14 @@ public final class TLSClientStream {
     self.fileDescriptor = fileDescriptor
     SessionRecordState.attach(state, to: ssl)
     if let name = options.serverName { _ = ctls_set_tlsext_host_name(ssl, name) }
+    if options.trustedCertificatesFile != nil, let name = options.verifyPeerName, let param = SSL_get0_param(ssl) {
+      var ip = in6_addr()
+      let isIP = name.withCString { inet_pton(AF_INET, $0, &ip) == 1 || inet_pton(AF_INET6, $0, &ip) == 1 }
+      let set = isIP ? X509_VERIFY_PARAM_set1_ip_asc(param, name) : X509_VERIFY_PARAM_set1_host(param, name, 0)
+      guard set == 1 else {
+        throw .setup(OpenSSLErrorQueue.drainText(fallback: "cannot check the certificate against \(name)"))
+      }
+    }
     guard SSL_set_fd(ssl, fileDescriptor) == 1 else {
       throw .setup(OpenSSLErrorQueue.drainText(fallback: "SSL_set_fd failed"))
     }

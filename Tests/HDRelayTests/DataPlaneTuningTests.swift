@@ -28,6 +28,8 @@ final class DataPlaneTuningTests: XCTestCase {
       ("Tuning.fallbackBytesMax", Int64(Tuning.fallbackBytesMax)),
       ("Tuning.controlFramesMax", Int64(Tuning.controlFramesMax)),
       ("Tuning.writeTimeoutTicks", Int64(Tuning.writeTimeoutTicks)),
+      ("Tuning.meshWriteTimeoutTicks", Int64(Tuning.meshWriteTimeoutTicks)),
+      ("Tuning.meshOutboxBytes", Int64(Tuning.meshOutboxBytes)),
       ("Tuning.sentToTrackedMax", Int64(Tuning.sentToTrackedMax)),
       ("Tuning.peerRateBurstBytesMin", Tuning.peerRateBurstBytesMin),
       ("Tuning.peerRateResumeBytes", Tuning.peerRateResumeBytes),

@@ -179,6 +179,13 @@ enum MetricsExposition {
         "Times a sender's reading was paused because a destination it sends to (or the cross-worker ring to it) "
         + "was congested.",
       totals.backpressurePauses)
+    writer.gauge(
+      "hyper_derp_mesh_peers_connected", help: "mesh.peers links whose watch connection is up.",
+      .integer(totals.meshPeersConnected))
+    writer.counter(
+      "hyper_derp_mesh_forwarded_packets_total",
+      help: "Packets for a key on another relay of the region, sent on as ForwardPacket (mesh.peers).",
+      totals.meshForwardedPackets)
     writer.counter(
       "hyper_derp_busy_poll_hits_total",
       help: "Polls before sleeping (busy_poll) that found work, so a wake-up was saved.", totals.busyPollHits)

@@ -19,6 +19,8 @@ enum Counter: Int, CaseIterable {
   case busyPollHits, busyPollMisses
   /// Mesh peers that sent WatchConns (gauge).
   case watchers
+  /// Packets handed to a mesh link (mesh.peers) for another relay.
+  case meshForwardedPackets
   /// Gauges for /debug/workers only.
   case currentPeers, poolBytesInUse
   case hsTimeout, hsBadHTTP, hsNonDERP, hsBadFirstFrame, hsBadClientInfo, hsPeerClosed
@@ -112,6 +114,7 @@ final class WorkerStats: @unchecked Sendable {
     s.busyPollHits &+= load(.busyPollHits)
     s.busyPollMisses &+= load(.busyPollMisses)
     s.watchers &+= load(.watchers)
+    s.meshForwardedPackets &+= load(.meshForwardedPackets)
     s.currentPeers &+= load(.currentPeers)
     let hs: [(HandshakeFailure, Counter)] = [
       (.timeout, .hsTimeout), (.badHTTP, .hsBadHTTP), (.nonDERPRequest, .hsNonDERP),

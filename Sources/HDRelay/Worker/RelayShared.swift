@@ -33,6 +33,8 @@ final class RelayShared: @unchecked Sendable {
   /// Address and PeerPresent flags of every registered connection, for the
   /// PeerPresent frames mesh watchers get (only kept when a mesh key is set).
   let meshDirectory = MeshDirectory()
+  /// Outbound links to mesh.peers (nil without mesh key or peers).
+  let mesh: MeshLinks?
   /// verify_clients.url admission controller client (nil = admit everyone).
   private(set) var verifier: ClientVerifier? = nil
 
@@ -40,6 +42,21 @@ final class RelayShared: @unchecked Sendable {
     config = options.config
     keyPair = options.serverKeyPair
     meshKey = options.meshKey
+    if let meshKey = options.meshKey, !options.config.mesh.peers.isEmpty {
+      var endpoints: [MeshEndpoint] = []
+      for text in options.config.mesh.peers {
+        guard let endpoint = MeshEndpoint.parse(text) else {
+          throw RelayError("mesh.peers: '\(text)' is not host, host:port or an http(s) URL")
+        }
+        endpoints.append(endpoint)
+      }
+      mesh = try MeshLinks(
+        endpoints: endpoints, serverKeys: options.serverKeyPair, meshKey: meshKey,
+        retrySeconds: options.meshRetrySeconds, trustedCertificatesFile: options.meshTrustedCertificatesFile,
+        outboxBytes: Tuning.meshOutboxBytes, log: options.log)
+    } else {
+      mesh = nil
+    }
     workerCount = options.workerCount
     logSink = options.log
     acceptLimiter = AcceptRateLimiter(perSecond: options.config.maxAcceptRatePerSecond)

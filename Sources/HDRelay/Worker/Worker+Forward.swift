@@ -14,6 +14,20 @@ extension Worker {
     stats.add(.packetsReceived)
     stats.add(kind == .disco ? .packetsReceivedDisco : .packetsReceivedOther)
     guard let location = peers.lookup(destination) else {
+      // Not here: another relay of the region may have it (never for a
+      // packet that came from the mesh: one hop only).
+      if tracksSender, let mesh = shared.mesh {
+        switch mesh.forward(source: source, destination: destination, packet: packet, packetBytes: packetBytes) {
+        case .queued:
+          stats.add(.meshForwardedPackets)
+          return
+        case .queueFull:
+          stats.drop(.meshQueueFull, kind, packetBytes: packetBytes)
+          return
+        case .noRoute:
+          break
+        }
+      }
       stats.drop(.unknownDest, kind, packetBytes: packetBytes)
       if kind == .disco { sendNotHere(slot, conn, destination) }
       return

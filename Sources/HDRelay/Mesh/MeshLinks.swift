@@ -1,0 +1,212 @@
+// The client side of the regional mesh (mesh.peers, derper's -mesh-with): one
+// thread per configured relay dials https://host/derp (or the http:// URL) as
+// a client with this relay's own server key and the mesh key, sends
+// WatchConns, and keeps the connection up (retrying every
+// `retrySeconds`). What the peer reports connected goes into `routes`;
+// packets workers route to it leave through its `MeshOutbox` as
+// ForwardPacket frames on the same connection. A peer that turns out to be
+// this relay (same server key) is dropped, as derper does. The links are the
+// control plane: blocking sockets on their own threads, off the workers.
+@preconcurrency import Glibc
+import HDClient
+import HDProtocol
+import HDTLS
+import Synchronization
+
+/// Outcome of offering a packet to the mesh.
+enum MeshForward {
+  case queued
+  case queueFull
+  case noRoute
+}
+
+final class MeshLinks: @unchecked Sendable {
+  let endpoints: [MeshEndpoint]
+  let routes = MeshRoutes()
+  let outboxes: [MeshOutbox]
+  private let serverKeys: DERPKeyPair
+  private let meshKey: DERPKey
+  private let retrySeconds: Double
+  private let trustedCertificatesFile: String?
+  private let log: RelayLogSink
+  private let stopFlag = Atomic<Bool>(false)
+  private var threads: [pthread_t] = []
+  /// Per peer: 1 while its watch connection is up.
+  private let connected: Mutex<[Bool]>
+  /// Packets handed to an outbox, and bytes thrown away when a link dropped.
+  let packetsQueued = Atomic<UInt64>(0)
+
+  init(endpoints: [MeshEndpoint], serverKeys: DERPKeyPair, meshKey: DERPKey, retrySeconds: Double,
+       trustedCertificatesFile: String?, outboxBytes: Int, log: @escaping RelayLogSink) throws(RelayError) {
+    self.endpoints = endpoints
+    self.serverKeys = serverKeys
+    self.meshKey = meshKey
+    self.retrySeconds = retrySeconds
+    self.trustedCertificatesFile = trustedCertificatesFile
+    self.log = log
+    var boxes: [MeshOutbox] = []
+    for _ in endpoints { boxes.append(try MeshOutbox(capacityBytes: outboxBytes)) }
+    outboxes = boxes
+    connected = Mutex(endpoints.map { _ in false })
+  }
+
+  /// Mesh peers whose watch connection is up.
+  var connectedCount: Int { connected.withLock { $0.filter { $0 }.count } }
+
+  /// A worker found no local connection for `destination`: forward it to the
+  /// mesh peer that has the key, if any.
+  @inline(__always)
+  func forward(source: DERPKey, destination: DERPKey, packet: UnsafeRawPointer, packetBytes: Int) -> MeshForward {
+    guard let peer = routes.route(destination) else { return .noRoute }
+    guard outboxes[peer].enqueue(source: source, destination: destination, packet: packet, packetBytes: packetBytes)
+    else { return .queueFull }
+    packetsQueued.add(1, ordering: .relaxed)
+    return .queued
+  }
+
+  // MARK: Threads
+
+  func start() throws(RelayError) {
+    for index in endpoints.indices {
+      let context = Unmanaged.passRetained(LinkContext(links: self, index: index))
+      var t = pthread_t()
+      let rc = pthread_create(&t, nil, { arg in
+        let context = Unmanaged<LinkContext>.fromOpaque(arg!).takeRetainedValue()
+        context.links.runLink(context.index)
+        return nil
+      }, context.toOpaque())
+      guard rc == 0 else {
+        context.release()
+        stop()
+        throw RelayError.system("pthread_create for mesh link \(index)", errno: rc)
+      }
+      threads.append(t)
+    }
+  }
+
+  /// Stops every link (a blocked connect or read ends within a second).
+  func stop() {
+    stopFlag.store(true, ordering: .sequentiallyConsistent)
+    for box in outboxes {
+      var one: UInt64 = 1
+      _ = write(box.wakeFD, &one, 8)
+    }
+    for t in threads { pthread_join(t, nil) }
+    threads = []
+  }
+
+  private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
+
+  private final class LinkContext {
+    let links: MeshLinks
+    let index: Int
+    init(links: MeshLinks, index: Int) {
+      self.links = links
+      self.index = index
+    }
+  }
+
+  private func runLink(_ index: Int) {
+    let endpoint = endpoints[index]
+    var lastError = ""
+    while !stopping {
+      do throws(DERPClientError) {
+        let client = try connect(endpoint)
+        defer { client.close() }
+        if client.serverKey == serverKeys.publicKey {
+          log(.warning, "mesh peer \(endpoint.text) is this relay (same server key); not meshing with it")
+          return
+        }
+        try client.watchConns()
+        connected.withLock { $0[index] = true }
+        log(.info, "mesh: watching \(endpoint.text) (server key \(client.serverKey.nodeKeyText))")
+        lastError = ""
+        defer {
+          connected.withLock { $0[index] = false }
+          routes.forgetAll(via: index)
+          let dropped = outboxes[index].discardAll()
+          if !stopping {
+            log(.warning, "mesh: lost \(endpoint.text); forgot its keys" + (dropped > 0 ? ", dropped \(dropped) queued bytes" : ""))
+          }
+        }
+        try pump(client, index: index)
+      } catch {
+        let text = "\(error)"
+        if text != lastError && !stopping {
+          log(.warning, "mesh: cannot reach \(endpoint.text): \(text); retrying every \(retrySeconds) s")
+          lastError = text
+        }
+      }
+      waitForRetry(index)
+    }
+  }
+
+  private func connect(_ endpoint: MeshEndpoint) throws(DERPClientError) -> DERPClient {
+    var options = DERPClientOptions()
+    options.clientInfo = ClientInfo(meshKey: meshKey)
+    options.readTimeoutSeconds = 1
+    options.connectTimeoutSeconds = 5
+    if endpoint.tls {
+      return try DERPClient.connectTLS(
+        host: endpoint.host, port: endpoint.port, keys: serverKeys, options: options,
+        tls: TLSClientOptions(trustedCertificatesFile: trustedCertificatesFile ?? MeshLinks.systemTrustStore,
+                              verifyPeerName: endpoint.host))
+    }
+    return try DERPClient.connect(host: endpoint.host, port: endpoint.port, keys: serverKeys, options: options)
+  }
+
+  /// Debian's CA bundle: mesh peers must prove who they are, or a
+  /// man in the middle would learn the mesh key.
+  static let systemTrustStore = "/etc/ssl/certs/ca-certificates.crt"
+
+  /// Reads the peer's presence stream and writes the outbox until the
+  /// connection fails or the relay stops.
+  private func pump(_ client: DERPClient, index: Int) throws(DERPClientError) {
+    let outbox = outboxes[index]
+    let chunkBytes = 256 * 1024
+    let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes, alignment: 64)
+    defer { chunk.deallocate() }
+    var fds = [pollfd(fd: client.transport.fileDescriptor, events: Int16(POLLIN), revents: 0),
+               pollfd(fd: outbox.wakeFD, events: Int16(POLLIN), revents: 0)]
+    while !stopping {
+      let buffered = client.hasBufferedFrames || client.transport.bufferedReadBytes > 0
+      fds[0].revents = 0
+      fds[1].revents = 0
+      if !buffered { _ = poll(&fds, 2, 1000) }
+      if stopping { return }
+      if buffered || fds[0].revents != 0 {
+        repeat {
+          handle(try client.receive(), from: index)
+        } while client.hasBufferedFrames || client.transport.bufferedReadBytes > 0
+      }
+      if fds[1].revents != 0 { outbox.acknowledgeWake() }
+      while true {
+        let n = outbox.take(into: chunk, maxBytes: chunkBytes)
+        if n == 0 { break }
+        try client.transport.write(UnsafeRawBufferPointer(start: chunk, count: n))
+      }
+    }
+  }
+
+  private func handle(_ frame: ReceivedFrame, from index: Int) {
+    switch frame {
+    case .peerPresent(let key, _, _): routes.present(key, via: index)
+    case .peerGone(let key, _): routes.gone(key, via: index)
+    default: break  // KeepAlive, and anything a newer server may add
+    }
+  }
+
+  private func waitForRetry(_ index: Int) {
+    let deadline = monotonicNanoseconds() + UInt64(retrySeconds * 1e9)
+    while !stopping {
+      let now = monotonicNanoseconds()
+      guard now < deadline else { return }
+      var fd = pollfd(fd: outboxes[index].wakeFD, events: Int16(POLLIN), revents: 0)
+      _ = poll(&fd, 1, Int32(min(1000, (deadline - now) / 1_000_000 + 1)))
+      if fd.revents != 0 {
+        outboxes[index].acknowledgeWake()
+        _ = outboxes[index].discardAll()  // nobody to send these to
+      }
+    }
+  }
+}
