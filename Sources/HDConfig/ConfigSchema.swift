@@ -105,7 +105,7 @@ public enum ConfigSchema {
       read: { .strings($0.mesh.peers) }, write: { $0.mesh.peers = $1.stringsValue }),
     ConfigKeySpec(
       "verify_clients.url", flag: "--verify-client-url", type: .url, defaultDescription: "none",
-      rangeDescription: "http:// URL (https:// not yet)", lineage: .new,
+      rangeDescription: "http:// or https:// URL", lineage: .new,
       doc: "Admission controller (derper/Headscale compatible): POST the node key and source IP, expect {\"Allow\":true}.",
       read: { .optional($0.verifyClients.url) }, write: { $0.verifyClients.url = $1.optionalStringValue }),
     ConfigKeySpec(

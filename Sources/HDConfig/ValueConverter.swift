@@ -41,12 +41,6 @@ struct ValueConverter {
       case .failure(let why):
         report(.error, .invalidURL, at: node, why.description)
         return nil
-      case .success(let url) where url.isHTTPS:
-        // The verifier speaks plain HTTP/1.1 only; accepting https:// would
-        // send node keys somewhere the operator did not mean.
-        report(.error, .notImplemented, at: node,
-          "https:// admission URLs are not implemented yet in this build; use an http:// URL (e.g. a local Headscale)")
-        return nil
       case .success:
         return .string(text)
       }

@@ -41,6 +41,9 @@ public struct RelayOptions: Sendable {
   /// mesh.peers over https: CA bundle the peers' certificates must chain to
   /// (nil = the system store). Tests point it at their own certificate.
   var meshTrustedCertificatesFile: String?
+  /// verify_clients.url over https: CA bundle the controller's certificate
+  /// must chain to (nil = the system store). Tests point it at their own.
+  var verifyTrustedCertificatesFile: String?
   /// verify_clients.url: verifications queued or in flight per worker before new
   /// ones count as queue_full (tests lower it).
   var verifyPendingPerWorkerMax = ClientVerifier.pendingPerWorkerMaxDefault

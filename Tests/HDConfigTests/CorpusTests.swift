@@ -75,7 +75,9 @@ final class CorpusTests: XCTestCase {
     for testCase in try cases() {
       covered.formUnion(run(testCase).map(\.code))
     }
-    let missing = DiagnosticCode.allCases.filter { !covered.contains($0) }.map(\.rawValue)
+    // NOT_IMPLEMENTED is reserved for keys a build does not honour yet; this
+    // build has none (SchemaTests.testImplementedFlagsMatchTheBrief).
+    let missing = DiagnosticCode.allCases.filter { !covered.contains($0) && $0 != .notImplemented }.map(\.rawValue)
     XCTAssertEqual(missing, [], "diagnostic codes without a corpus case")
   }
 

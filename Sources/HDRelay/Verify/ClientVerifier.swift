@@ -39,9 +39,9 @@ final class ClientVerifier: @unchecked Sendable {
   private var threads: [pthread_t] = []
   private let wake: @Sendable (Int) -> Void
 
-  init(url: HTTPURL, failOpen: Bool, timeoutSeconds: Double, pendingPerWorkerMax: Int, workerCount: Int,
-       wake: @escaping @Sendable (Int) -> Void) {
-    client = VerifyHTTPClient(url: url)
+  init(url: HTTPURL, trustedCertificatesFile: String? = nil, failOpen: Bool, timeoutSeconds: Double,
+       pendingPerWorkerMax: Int, workerCount: Int, wake: @escaping @Sendable (Int) -> Void) {
+    client = VerifyHTTPClient(url: url, trustedCertificatesFile: trustedCertificatesFile)
     self.pendingPerWorkerMax = max(1, pendingPerWorkerMax)
     self.failOpen = failOpen
     timeoutNanoseconds = UInt64(max(0.001, timeoutSeconds) * 1e9)
@@ -186,8 +186,8 @@ extension ClientVerifier {
     case .failure(let why): throw RelayError("verify_clients.url: \(why)")
     case .success(let parsed): url = parsed
     }
-    guard !url.isHTTPS else { throw RelayError("verify_clients.url: https:// is not implemented yet; use an http:// URL") }
-    return ClientVerifier(url: url, failOpen: options.config.verifyClients.failOpen,
+    return ClientVerifier(url: url, trustedCertificatesFile: options.verifyTrustedCertificatesFile,
+                          failOpen: options.config.verifyClients.failOpen,
                           timeoutSeconds: options.verifyTimeoutSeconds, pendingPerWorkerMax: options.verifyPendingPerWorkerMax,
                           workerCount: options.workerCount, wake: wake)
   }

@@ -1,14 +1,22 @@
-// A plain HTTP/1.1 POST with an overall deadline, for the verifier threads
-// only (it blocks its thread, never a worker). Non-blocking socket + poll so
-// connect, write and read all share one deadline and notice a relay stop
-// within a poll slice. The body is read up to 4 KiB, as derper does.
+// An HTTP/1.1 POST (http:// or https://) with an overall deadline, for the
+// verifier threads only (it blocks its thread, never a worker). Plain HTTP:
+// non-blocking socket + poll, so connect, write and read share one deadline
+// and notice a relay stop within a poll slice. HTTPS: the same connect, then
+// OpenSSL on the socket with receive timeouts of one poll slice, so the read
+// loop checks the deadline and the stop request just as often; the
+// controller's certificate must chain to the trust store and name the URL's
+// host (node keys and client addresses go to it). The body is read up to
+// 4 KiB, as derper does.
 @preconcurrency import Glibc
 import CURing
 import HDConfig
 import HDProtocol
+import HDTLS
 
 struct VerifyHTTPClient {
   let url: HTTPURL
+  /// CA bundle for https:// controllers (nil = the system store).
+  var trustedCertificatesFile: String? = nil
   /// Largest response body read (derper: io.LimitReader 4 KiB).
   static let bodyBytesMax = 4096
   /// Largest status line + headers accepted.
@@ -41,7 +49,7 @@ struct VerifyHTTPClient {
         if why == .timeout { return .failed(.timeout) }
         continue
       default:
-        return exchange(fd, body, deadlineNanoseconds, stop)
+        return url.isHTTPS ? exchangeTLS(fd, body, deadlineNanoseconds, stop) : exchange(fd, body, deadlineNanoseconds, stop)
       }
     }
     return .failed(lastFailure)
@@ -71,10 +79,45 @@ struct VerifyHTTPClient {
     }
   }
 
-  private func exchange(_ fd: Int32, _ body: [UInt8], _ deadline: UInt64, _ stop: () -> Bool) -> VerifyOutcome {
+  private func requestBytes(_ body: [UInt8]) -> [UInt8] {
     let head = "POST \(url.pathAndQuery) HTTP/1.1\r\nHost: \(url.hostHeader)\r\nUser-Agent: hyper-derp\r\n"
       + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-    let request = Array(head.utf8) + body
+    return Array(head.utf8) + body
+  }
+
+  /// One read of the answer: bytes, end of stream, or why the exchange failed.
+  private enum Chunk {
+    case bytes(Int)
+    case end
+    case failed(VerifyError)
+  }
+
+  /// Reads until the answer is complete (or too large, or the stream ends),
+  /// then decides.
+  private func readAnswer(_ readChunk: (UnsafeMutableRawBufferPointer) -> Chunk) -> VerifyOutcome {
+    var response: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    var parsed: HTTPResponseHead? = nil
+    reading: while true {
+      if parsed == nil, let head = HTTPResponseHead(response) {
+        parsed = head
+      }
+      if let head = parsed, head.bodyComplete(in: response) { break }
+      if response.count > VerifyHTTPClient.headBytesMax + VerifyHTTPClient.bodyBytesMax { break }
+      switch chunk.withUnsafeMutableBytes(readChunk) {
+      case .bytes(let n): response += chunk[0..<n]
+      case .end: break reading  // closed: whatever arrived is the answer
+      case .failed(let why): return .failed(why)
+      }
+    }
+    guard let head = parsed ?? HTTPResponseHead(response) else { return .failed(.unreachable) }
+    guard head.status == 200 else { return .failed(.badStatus) }
+    guard let payload = head.body(in: response) else { return .failed(.badResponse) }
+    return VerifyHTTPClient.decide(Array(payload.prefix(VerifyHTTPClient.bodyBytesMax)))
+  }
+
+  private func exchange(_ fd: Int32, _ body: [UInt8], _ deadline: UInt64, _ stop: () -> Bool) -> VerifyOutcome {
+    let request = requestBytes(body)
     var sent = 0
     while sent < request.count {
       let n = request.withUnsafeBytes { send(fd, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -82,25 +125,80 @@ struct VerifyHTTPClient {
       guard n < 0 && (errno == EAGAIN || errno == EINTR) else { return .failed(.unreachable) }
       if let why = wait(fd, Int16(POLLOUT), deadline, stop) { return .failed(why) }
     }
-    var response: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    var parsed: HTTPResponseHead? = nil
-    while true {
-      if parsed == nil, let head = HTTPResponseHead(response) {
-        parsed = head
+    return readAnswer { buffer in
+      while true {
+        let n = recv(fd, buffer.baseAddress!, buffer.count, 0)
+        if n > 0 { return .bytes(n) }
+        if n == 0 { return .end }
+        guard errno == EAGAIN || errno == EINTR else { return .failed(.unreachable) }
+        if let why = wait(fd, Int16(POLLIN), deadline, stop) { return .failed(why) }
       }
-      if let head = parsed, head.bodyComplete(in: response) { break }
-      if response.count > VerifyHTTPClient.headBytesMax + VerifyHTTPClient.bodyBytesMax { break }
-      let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
-      if n > 0 { response += chunk[0..<n]; continue }
-      if n == 0 { break }  // closed: whatever arrived is the answer
-      guard errno == EAGAIN || errno == EINTR else { return .failed(.unreachable) }
-      if let why = wait(fd, Int16(POLLIN), deadline, stop) { return .failed(why) }
     }
-    guard let head = parsed ?? HTTPResponseHead(response) else { return .failed(.unreachable) }
-    guard head.status == 200 else { return .failed(.badStatus) }
-    guard let payload = head.body(in: response) else { return .failed(.badResponse) }
-    return VerifyHTTPClient.decide(Array(payload.prefix(VerifyHTTPClient.bodyBytesMax)))
+  }
+
+  /// Debian's CA bundle, the default trust store for https:// controllers.
+  static let systemTrustStore = "/etc/ssl/certs/ca-certificates.crt"
+
+  /// HTTPS: TLS on the connected socket (blocking, with receive and send
+  /// timeouts so no call outlives the deadline by more than a poll slice).
+  private func exchangeTLS(_ fd: Int32, _ body: [UInt8], _ deadline: UInt64, _ stop: () -> Bool) -> VerifyOutcome {
+    // The stream owns (and closes) its descriptor; post() closes the original.
+    let own = dup(fd)
+    guard own >= 0 else { return .failed(.unreachable) }
+    let flags = fcntl(own, F_GETFL)
+    _ = fcntl(own, F_SETFL, flags & ~Int32(O_NONBLOCK))
+    let now = monotonicNanoseconds()
+    guard now < deadline else {
+      close(own)
+      return .failed(.timeout)
+    }
+    setTimeouts(own, nanoseconds: deadline - now)  // the handshake: the rest of the deadline
+    let stream: TLSClientStream
+    do throws(TLSStreamError) {
+      stream = try TLSClientStream(
+        fileDescriptor: own,
+        options: TLSClientOptions(
+          serverName: isIPLiteral(url.host) ? nil : url.host,
+          trustedCertificatesFile: trustedCertificatesFile ?? VerifyHTTPClient.systemTrustStore,
+          verifyPeerName: url.host))
+    } catch {
+      return .failed(error == .timedOut ? .timeout : .unreachable)
+    }
+    setTimeouts(own, nanoseconds: UInt64(VerifyHTTPClient.pollSliceMilliseconds) * 1_000_000)
+    let request = requestBytes(body)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: request.count, alignment: 1)
+    defer { buffer.deallocate() }
+    buffer.copyBytes(from: request)
+    do throws(TLSStreamError) {
+      try stream.write(UnsafeRawBufferPointer(buffer))
+    } catch {
+      return .failed(error == .timedOut ? .timeout : .unreachable)
+    }
+    return readAnswer { buffer in
+      while true {
+        do throws(TLSStreamError) {
+          let n = try stream.read(into: buffer)
+          return n > 0 ? .bytes(n) : .end
+        } catch .timedOut {
+          if monotonicNanoseconds() >= deadline { return .failed(.timeout) }
+          if stop() { return .failed(.unreachable) }
+        } catch {
+          return .failed(.unreachable)
+        }
+      }
+    }
+  }
+
+  private func setTimeouts(_ fd: Int32, nanoseconds: UInt64) {
+    var tv = timeval(tv_sec: Int(nanoseconds / 1_000_000_000), tv_usec: Int(nanoseconds % 1_000_000_000 / 1000))
+    if tv.tv_sec == 0 && tv.tv_usec == 0 { tv.tv_usec = 1000 }
+    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+  }
+
+  private func isIPLiteral(_ host: String) -> Bool {
+    var address = in6_addr()
+    return host.withCString { inet_pton(AF_INET, $0, &address) == 1 || inet_pton(AF_INET6, $0, &address) == 1 }
   }
 
   /// `{"Allow":true}` → allowed, `{"Allow":false}` → denied (Go's case-insensitive field match).
