@@ -136,19 +136,3 @@ struct DaemonProcessError: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
-/// A loopback TCP port that was free a moment ago.
-func freeLoopbackPort() -> UInt16 {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_addr.s_addr = inet_addr("127.0.0.1")
-  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-  _ = withUnsafeMutablePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { ptr -> Int32 in
-      _ = bind(fd, ptr, length)
-      return getsockname(fd, ptr, &length)
-    }
-  }
-  return UInt16(bigEndian: address.sin_port)
-}

@@ -7,24 +7,6 @@ import HDProtocol
 import XCTest
 
 final class DaemonTLSTests: XCTestCase {
-  /// A self-signed P-256 certificate and key made with the openssl CLI.
-  private func makeCertificate(_ tree: TestFixtureTree, name: String) throws -> (cert: String, key: String) {
-    let cert = tree.path("\(name).crt")
-    let key = tree.path("\(name).key")
-    let openssl = Process()
-    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    openssl.arguments = [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-      "-out", cert, "-days", "2", "-subj", "/CN=\(name)",
-    ]
-    openssl.standardError = FileHandle.nullDevice
-    openssl.standardOutput = FileHandle.nullDevice
-    try openssl.run()
-    openssl.waitUntilExit()
-    try XCTSkipUnless(openssl.terminationStatus == 0, "openssl CLI could not make a certificate")
-    return (cert, key)
-  }
-
   private func writeConfig(_ tree: TestFixtureTree, port: UInt16, cert: String, key: String, extra: String = "") -> String {
     tree.write(
       "hd.yaml",
@@ -33,8 +15,8 @@ final class DaemonTLSTests: XCTestCase {
 
   func testDERPOverTLSAndCertificateReloadOnSIGHUP() throws {
     let tree = TestFixtureTree()
-    let first = try makeCertificate(tree, name: "first")
-    let second = try makeCertificate(tree, name: "second")
+    let first = try makeTestCertificate(tree, name: "first")
+    let second = try makeTestCertificate(tree, name: "second")
     let port = freeLoopbackPort()
     let path = writeConfig(tree, port: port, cert: first.cert, key: first.key)
     let name = "hd-life-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -72,7 +54,7 @@ final class DaemonTLSTests: XCTestCase {
   func testKTLSRequiredRefusesToStartWithoutKernelTLS() throws {
     try XCTSkipIf(FileManager.default.fileExists(atPath: "/sys/module/tls"), "this kernel has TLS")
     let tree = TestFixtureTree()
-    let pair = try makeCertificate(tree, name: "required")
+    let pair = try makeTestCertificate(tree, name: "required")
     let path = tree.write(
       "hd.yaml",
       "port: \(freeLoopbackPort())\nbind: [\"127.0.0.1\"]\nworkers: 1\ntls_cert: \"\(pair.cert)\"\n"

@@ -105,14 +105,4 @@ final class DataPlaneCrossWorkerBackpressureTests: XCTestCase {
     return done
   }
 
-  private func waitUntil(_ what: String, timeoutSeconds: Double = 10, _ condition: () -> Bool) throws {
-    let deadline = Date().addingTimeInterval(timeoutSeconds)
-    while !condition() {
-      guard Date() < deadline else {
-        XCTFail("timed out waiting: \(what)")
-        throw DERPClientError.timedOut
-      }
-      Thread.sleep(forTimeInterval: 0.005)
-    }
-  }
 }

@@ -167,16 +167,6 @@ final class RelayConfigBehaviourTests: XCTestCase {
 
   // MARK: Helpers
 
-  private func localPort(of client: DERPClient) throws -> UInt16 {
-    let fd = try XCTUnwrap((client.transport as? PlainTransport)?.fileDescriptor)
-    var address = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return UInt16(bigEndian: address.sin_port)
-  }
-
   private func serverSideSocket(peerPort: UInt16) -> Int32? {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
     for entry in entries {

@@ -12,21 +12,6 @@ import XCTest
 final class RelayMeshLinkTests: XCTestCase {
   private let meshKey = DERPKey(hex: String(repeating: "3c", count: 32))!
 
-  /// A loopback port nobody listens on right now.
-  private func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-  }
-
   private func relay(port: Int, peers: [String], meshKey: DERPKey? = nil) throws -> RelayHarness {
     let key = meshKey ?? self.meshKey
     return try RelayHarness(
@@ -34,19 +19,8 @@ final class RelayMeshLinkTests: XCTestCase {
       adjust: { $0.meshKey = key; $0.meshRetrySeconds = 0.2 })
   }
 
-  private func waitUntil(_ what: String, timeoutSeconds: Double = 10, _ condition: () -> Bool) throws {
-    let deadline = Date().addingTimeInterval(timeoutSeconds)
-    while !condition() {
-      guard Date() < deadline else {
-        XCTFail("timed out waiting: \(what)")
-        throw DERPClientError.timedOut
-      }
-      Thread.sleep(forTimeInterval: 0.01)
-    }
-  }
-
   func testTwoRelaysForwardEachOthersClientsPacketsAndForgetWhatLeaves() throws {
-    let (portA, portB) = (try freePort(), try freePort())
+    let (portA, portB) = (Int(freeLoopbackPort()), Int(freeLoopbackPort()))
     let a = try relay(port: portA, peers: ["http://127.0.0.1:\(portB)"])
     let b = try relay(port: portB, peers: ["http://127.0.0.1:\(portA)"])
     try waitUntil("both links up") {
@@ -83,31 +57,14 @@ final class RelayMeshLinkTests: XCTestCase {
     }
   }
 
-  /// A certificate for 127.0.0.1 (IP SAN) made with the openssl CLI.
-  private func makeCertificate(_ tree: TestFixtureTree, name: String) throws -> (cert: String, key: String) {
-    let (cert, key) = (tree.path("\(name).crt"), tree.path("\(name).key"))
-    let openssl = Process()
-    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    openssl.arguments = [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-      "-out", cert, "-days", "2", "-subj", "/CN=\(name)", "-addext", "subjectAltName=IP:127.0.0.1",
-    ]
-    openssl.standardError = FileHandle.nullDevice
-    openssl.standardOutput = FileHandle.nullDevice
-    try openssl.run()
-    openssl.waitUntilExit()
-    try XCTSkipUnless(openssl.terminationStatus == 0, "openssl CLI could not make a certificate")
-    return (cert, key)
-  }
-
   /// https peers must present a certificate that chains to the trust store
   /// and names the host dialled: otherwise a man in the middle would be
   /// handed the mesh key. The right CA links; another CA never does.
   func testHTTPSPeersAreVerifiedBeforeTheMeshKeyIsSent() throws {
     let tree = TestFixtureTree()
-    let (cert, key) = try makeCertificate(tree, name: "relay-b")
-    let (otherCert, _) = try makeCertificate(tree, name: "someone-else")
-    let portB = try freePort()
+    let (cert, key) = try makeTestCertificate(tree, name: "relay-b", subjectAltName: "IP:127.0.0.1")
+    let (otherCert, _) = try makeTestCertificate(tree, name: "someone-else", subjectAltName: "IP:127.0.0.1")
+    let portB = Int(freeLoopbackPort())
     let serverKeys = DERPKeyPair.generate()
     let tls = try RelayTLS(certificatePath: cert, keyPath: key, ktls: .off, serverKey: serverKeys.publicKey)
     let b = try RelayHarness(
@@ -134,7 +91,7 @@ final class RelayMeshLinkTests: XCTestCase {
   }
 
   func testAPeerThatIsThisRelayIsNotUsed() throws {
-    let port = try freePort()
+    let port = Int(freeLoopbackPort())
     let a = try relay(port: port, peers: ["http://127.0.0.1:\(port)"])
     try waitUntil("the link noticed it reached this relay") {
       a.logs.lines.joined(separator: "\n").contains("is this relay (same server key)")
@@ -147,7 +104,7 @@ final class RelayMeshLinkTests: XCTestCase {
   }
 
   func testAPeerWithAnotherMeshKeyNeverBecomesALink() throws {
-    let (portA, portB) = (try freePort(), try freePort())
+    let (portA, portB) = (Int(freeLoopbackPort()), Int(freeLoopbackPort()))
     let b = try relay(port: portB, peers: [], meshKey: DERPKey(hex: String(repeating: "3d", count: 32))!)
     let a = try relay(port: portA, peers: ["http://127.0.0.1:\(portB)"])
     let bob = try b.connect()

@@ -10,23 +10,6 @@ import XCTest
 @testable import HDRelay
 
 final class VerifyClientsHTTPSTests: XCTestCase {
-  /// A certificate for 127.0.0.1 (IP SAN) or for some other name.
-  private func makeCertificate(_ tree: TestFixtureTree, name: String, san: String) throws -> (cert: String, key: String) {
-    let (cert, key) = (tree.path("\(name).crt"), tree.path("\(name).key"))
-    let openssl = Process()
-    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    openssl.arguments = [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-      "-out", cert, "-days", "2", "-subj", "/CN=\(name)", "-addext", "subjectAltName=\(san)",
-    ]
-    openssl.standardError = FileHandle.nullDevice
-    openssl.standardOutput = FileHandle.nullDevice
-    try openssl.run()
-    openssl.waitUntilExit()
-    try XCTSkipUnless(openssl.terminationStatus == 0, "openssl CLI could not make a certificate")
-    return (cert, key)
-  }
-
   /// An HTTPS controller: allows every node key except `denied`; prints its port.
   private final class Controller {
     let process = Process()
@@ -93,9 +76,9 @@ final class VerifyClientsHTTPSTests: XCTestCase {
 
   func testHTTPSControllerDecidesAndUnverifiedControllersAreNeverAsked() throws {
     let tree = TestFixtureTree()
-    let (cert, key) = try makeCertificate(tree, name: "controller", san: "IP:127.0.0.1")
-    let (otherCA, _) = try makeCertificate(tree, name: "other", san: "IP:127.0.0.1")
-    let (wrongName, wrongNameKey) = try makeCertificate(tree, name: "elsewhere", san: "DNS:elsewhere.example")
+    let (cert, key) = try makeTestCertificate(tree, name: "controller", subjectAltName: "IP:127.0.0.1")
+    let (otherCA, _) = try makeTestCertificate(tree, name: "other", subjectAltName: "IP:127.0.0.1")
+    let (wrongName, wrongNameKey) = try makeTestCertificate(tree, name: "elsewhere", subjectAltName: "DNS:elsewhere.example")
     let denied = DERPKeyPair.generate()
     let controller = try Controller(cert: cert, key: key, denied: denied.publicKey.nodeKeyText)
 

@@ -76,7 +76,7 @@ final class VerifyClientsTests: XCTestCase {
   }
 
   func testControllerDownClosesWhenFailClosed() throws {
-    let harness = try relay(url: "http://127.0.0.1:\(unusedLoopbackPort())/verify", failOpen: false)
+    let harness = try relay(url: "http://127.0.0.1:\(freeLoopbackPort())/verify", failOpen: false)
     if case .success = attempt(harness, keys: .generate()) { XCTFail("admitted with the controller down and fail_open false") }
     let stats = harness.relay.statsSnapshot()
     XCTAssertEqual(stats.verifyClients.errors(.unreachable), 1)
@@ -85,7 +85,7 @@ final class VerifyClientsTests: XCTestCase {
   }
 
   func testControllerDownAdmitsWhenFailOpen() throws {
-    let harness = try relay(url: "http://127.0.0.1:\(unusedLoopbackPort())/verify", failOpen: true)
+    let harness = try relay(url: "http://127.0.0.1:\(freeLoopbackPort())/verify", failOpen: true)
     let aKeys = DERPKeyPair.generate()
     let a = try harness.connect(keys: aKeys)
     let b = try harness.connect()
