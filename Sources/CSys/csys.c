@@ -57,3 +57,15 @@ int csys_unix_datagram_socket(void) {
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   return fd < 0 ? -errno : fd;
 }
+
+// --- Bounded join ------------------------------------------------------------
+#include <time.h>
+
+int csys_pthread_join_within(unsigned long thread, double seconds) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  long long ns = (long long)deadline.tv_nsec + (long long)(seconds * 1e9);
+  deadline.tv_sec += (time_t)(ns / 1000000000LL);
+  deadline.tv_nsec = (long)(ns % 1000000000LL);
+  return pthread_timedjoin_np((pthread_t)thread, NULL, &deadline);
+}

@@ -17,6 +17,10 @@ int csys_pthread_setaffinity(unsigned long thread, const int *cpus, int count);
 int csys_pthread_getaffinity(unsigned long thread, int *cpus, int max);
 /// Kernel thread id of the calling thread (for /proc/self/task/<tid>).
 pid_t csys_gettid(void);
+
+/// pthread_join with a deadline `seconds` from now (glibc's
+/// pthread_timedjoin_np needs _GNU_SOURCE): 0 joined, ETIMEDOUT, or an errno.
+int csys_pthread_join_within(unsigned long thread, double seconds);
 /// CPU the calling thread is running on right now.
 int csys_sched_getcpu(void);
 

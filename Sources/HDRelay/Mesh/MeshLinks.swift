@@ -8,6 +8,7 @@
 // this relay (same server key) is dropped, as derper does. The links are the
 // control plane: blocking sockets on their own threads, off the workers.
 @preconcurrency import Glibc
+import CSys
 import HDClient
 import HDProtocol
 import HDTLS
@@ -33,6 +34,9 @@ final class MeshLinks: @unchecked Sendable {
   private var threads: [pthread_t] = []
   /// Per peer: 1 while its watch connection is up.
   private let connected: Mutex<[Bool]>
+  /// Per peer: the socket of its live connection (-1 none), so stop() can
+  /// shut it down and unblock a read.
+  private let sockets: Mutex<[Int32]>
   /// Packets handed to an outbox, and bytes thrown away when a link dropped.
   let packetsQueued = Atomic<UInt64>(0)
 
@@ -48,6 +52,7 @@ final class MeshLinks: @unchecked Sendable {
     for _ in endpoints { boxes.append(try MeshOutbox(capacityBytes: outboxBytes)) }
     outboxes = boxes
     connected = Mutex(endpoints.map { _ in false })
+    sockets = Mutex(endpoints.map { _ in -1 })
   }
 
   /// Mesh peers whose watch connection is up.
@@ -84,14 +89,23 @@ final class MeshLinks: @unchecked Sendable {
     }
   }
 
-  /// Stops every link (a blocked connect or read ends within a second).
-  func stop() {
+  /// Stops every link: live connections are shut down (unblocking their
+  /// reads and writes). A link still inside connect or the handshake (5 s
+  /// bounds each) is waited for up to `joinSeconds`, then left to finish on
+  /// its own: it only touches this object, which it keeps alive.
+  func stop(joinSeconds: Double = 2) {
     stopFlag.store(true, ordering: .sequentiallyConsistent)
     for box in outboxes {
       var one: UInt64 = 1
       _ = write(box.wakeFD, &one, 8)
     }
-    for t in threads { pthread_join(t, nil) }
+    sockets.withLock { fds in
+      for fd in fds where fd >= 0 { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+    for t in threads where csys_pthread_join_within(UInt(t), joinSeconds) != 0 {
+      log(.warning, "mesh: a link is still connecting at stop; leaving it to time out")
+      pthread_detach(t)
+    }
     threads = []
   }
 
@@ -112,7 +126,12 @@ final class MeshLinks: @unchecked Sendable {
     while !stopping {
       do throws(DERPClientError) {
         let client = try connect(endpoint)
-        defer { client.close() }
+        sockets.withLock { $0[index] = client.transport.fileDescriptor }
+        defer {
+          sockets.withLock { $0[index] = -1 }
+          client.close()
+        }
+        if stopping { return }
         if client.serverKey == serverKeys.publicKey {
           log(.warning, "mesh peer \(endpoint.text) is this relay (same server key); not meshing with it")
           return
@@ -146,6 +165,7 @@ final class MeshLinks: @unchecked Sendable {
     options.clientInfo = ClientInfo(meshKey: meshKey)
     options.readTimeoutSeconds = 1
     options.connectTimeoutSeconds = 5
+    options.handshakeTimeoutSeconds = 5
     if endpoint.tls {
       return try DERPClient.connectTLS(
         host: endpoint.host, port: endpoint.port, keys: serverKeys, options: options,
