@@ -48,6 +48,16 @@ enum ReferencedFileChecks {
     if let keyFile = config.keyFile {
       diagnostics += checkKeyFile(keyFile, origins: origins)
     }
+    if let meshKeyFile = config.mesh.keyFile,
+      let bytes = readReferenced(meshKeyFile, key: "mesh.key_file", origins: origins, into: &diagnostics),
+      !isMeshKeyFileContent(String(decoding: bytes, as: UTF8.self))
+    {
+      diagnostics.append(
+        origin("mesh.key_file", origins).diagnostic(
+          .error, .keyFileInvalid, key: "mesh.key_file",
+          "'\(meshKeyFile)' does not hold the mesh secret as 64 hex characters",
+          suggestion: "make one with `openssl rand -hex 32 > \(meshKeyFile)` and copy it to every relay of the region"))
+    }
     return diagnostics
   }
 
@@ -91,6 +101,12 @@ enum ReferencedFileChecks {
       ]
     }
     return []
+  }
+
+  /// 64 hex digits (derper's -mesh-psk-file form), whitespace around ignored.
+  static func isMeshKeyFileContent(_ text: String) -> Bool {
+    let trimmed = text.trimmingCharacters(in: " \n\t\r")
+    return trimmed.count == 64 && trimmed.allSatisfy { $0.isHexDigit }
   }
 
   /// `privkey:` followed by 64 hex digits, the derper key file form.
