@@ -32,7 +32,7 @@ final class TopologyTests: XCTestCase {
   }
 
   func testCgroupV1HybridOfTheCIHost() throws {
-    let limits = CgroupCPULimits.read(root: try Fixtures.environment("live-2vcpu").root)
+    let limits = CgroupCPULimits.read(files: try Fixtures.environment("live-2vcpu").root)
     XCTAssertEqual(limits.cpuset, [0, 1])
     XCTAssertEqual(limits.cpusetSource, "/sys/fs/cgroup/cpuset/cpuset.effective_cpus")
     XCTAssertNil(limits.quotaCPUs, "cfs_quota_us -1 is unlimited")
@@ -50,7 +50,7 @@ final class TopologyTests: XCTestCase {
     let directory = try copyFixture("intel-16vcpu-smt")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try "250000 100000\n".write(toFile: directory + "/sys/fs/cgroup/system.slice/cpu.max", atomically: true, encoding: .utf8)
-    let limits = CgroupCPULimits.read(root: FileSystemRoot(directory: directory))
+    let limits = CgroupCPULimits.read(files: FileSystemRoot(directory: directory))
     XCTAssertEqual(limits.quotaCPUs, 2.5)
     XCTAssertEqual(limits.cpuset, Array(0...15))
   }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import HDRelay
+@testable import HDConfig
 
 final class CgroupCPULimitsTests: XCTestCase {
   func testUnifiedHierarchyCpusetAndSmallestQuotaAlongThePath() {

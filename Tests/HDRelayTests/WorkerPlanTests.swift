@@ -1,3 +1,4 @@
+import HDConfig
 import XCTest
 @testable import HDRelay
 

@@ -3,6 +3,7 @@
 // holds the same paths (proc/, sys/, etc/ ...). Paths passed in are always the
 // host's absolute paths ("/proc/sys/net/core/rmem_max"); the root prefixes them.
 @preconcurrency import Glibc
+import HDConfig
 
 /// Why a write under the root failed, with the host path and errno text.
 public struct FileSystemError: Error, CustomStringConvertible, Sendable {
@@ -207,3 +208,6 @@ extension StringProtocol {
     return String(slice)
   }
 }
+
+/// hdctl's root serves the shared cgroup reader (HDConfig.CgroupCPULimits).
+extension FileSystemRoot: HostFileTree {}

@@ -28,7 +28,7 @@ public struct CPUAllowance: Sendable, Equatable {
   }
 
   public static func read(root: FileSystemRoot, probes: any HostProbes) -> CPUAllowance {
-    CPUAllowance(topology: CPUTopology.read(root: root), affinity: probes.affinityCPUs(), cgroup: CgroupCPULimits.read(root: root))
+    CPUAllowance(topology: CPUTopology.read(root: root), affinity: probes.affinityCPUs(), cgroup: CgroupCPULimits.read(files: root))
   }
 
   /// One line describing where the allowed set comes from.

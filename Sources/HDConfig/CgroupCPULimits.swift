@@ -1,8 +1,36 @@
 // CPU limits a cgroup puts on this process: the cpuset (which CPUs) and the
 // bandwidth quota (how much CPU time). cgroup v2 is read first, then v1, since
 // hosts still run hybrid layouts (this CI host: v1 cpuset and cpu, empty v2).
-// Each value remembers the file it came from, for the reasoning we print.
-import HDConfig
+// Each value remembers the file it came from, for the reasoning hdctl prints.
+// One reader for the relay (how many workers) and hdctl (recommend, doctor):
+// they must agree. Every path goes through a `HostFileTree`, so both run
+// against fixture trees.
+
+/// Read access to the host's files, by absolute host path.
+public protocol HostFileTree {
+  func readText(_ hostPath: String) -> String?
+  func isDirectory(_ hostPath: String) -> Bool
+}
+
+extension HostFileTree {
+  /// The file's text without surrounding whitespace (procfs and sysfs values).
+  func readValue(_ hostPath: String) -> String? {
+    readText(hostPath).map { text in
+      String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+  }
+
+  func readInt(_ hostPath: String) -> Int? { readValue(hostPath).flatMap { Int($0) } }
+  func exists(_ hostPath: String) -> Bool { readText(hostPath) != nil || isDirectory(hostPath) }
+}
+
+/// The host's files under `root` ("" = the real root).
+public struct RootedHostFiles: HostFileTree, Sendable {
+  public let root: String
+  public init(root: String = "") { self.root = root }
+  public func readText(_ hostPath: String) -> String? { FileAccess.readText(root + hostPath) }
+  public func isDirectory(_ hostPath: String) -> Bool { FileAccess.isDirectory(root + hostPath) }
+}
 
 public struct CgroupCPULimits: Sendable, Equatable {
   /// CPUs the cpuset allows; nil when no cpuset file applies.
@@ -19,23 +47,26 @@ public struct CgroupCPULimits: Sendable, Equatable {
     self.quotaSource = quotaSource
   }
 
-  public static func read(root: FileSystemRoot) -> CgroupCPULimits {
-    let memberships = CgroupMembership.parse(root.readText("/proc/self/cgroup") ?? "")
-    let mounts = CgroupMount.parse(root.readText("/proc/self/mountinfo") ?? "")
+  /// The limits of the calling process, with every path under `root`.
+  public static func read(root: String = "") -> CgroupCPULimits { read(files: RootedHostFiles(root: root)) }
+
+  public static func read(files: some HostFileTree) -> CgroupCPULimits {
+    let memberships = CgroupMembership.parse(files.readText("/proc/self/cgroup") ?? "")
+    let mounts = CgroupMount.parse(files.readText("/proc/self/mountinfo") ?? "")
     var limits = CgroupCPULimits()
 
     if let path = memberships.first(where: { $0.hierarchyID == 0 })?.path,
       let mount = mounts.first(where: { $0.isV2 })
     {
-      let dirs = mount.directories(for: path, root: root)
-      if let dir = dirs.first(where: { root.exists($0 + "/cpuset.cpus.effective") }),
-        let cpus = root.readValue(dir + "/cpuset.cpus.effective").flatMap({ CPUList.parse($0) }), !cpus.isEmpty
+      let dirs = mount.directories(for: path, files: files)
+      if let dir = dirs.first(where: { files.exists($0 + "/cpuset.cpus.effective") }),
+        let cpus = files.readValue(dir + "/cpuset.cpus.effective").flatMap({ CPUList.parse($0) }), !cpus.isEmpty
       {
         limits.cpuset = cpus
         limits.cpusetSource = dir + "/cpuset.cpus.effective"
       }
       for dir in dirs {
-        if let text = root.readValue(dir + "/cpu.max"), let cpus = quota(fromCPUMax: text) {
+        if let text = files.readValue(dir + "/cpu.max"), let cpus = quota(fromCPUMax: text) {
           limits.lowerQuota(cpus, source: dir + "/cpu.max")
         }
       }
@@ -45,9 +76,9 @@ public struct CgroupCPULimits: Sendable, Equatable {
       let membership = memberships.first(where: { $0.controllers.contains("cpuset") }),
       let mount = mounts.first(where: { !$0.isV2 && $0.superOptions.contains("cpuset") })
     {
-      for dir in mount.directories(for: membership.path, root: root) {
-        let file = root.exists(dir + "/cpuset.effective_cpus") ? dir + "/cpuset.effective_cpus" : dir + "/cpuset.cpus"
-        if let cpus = root.readValue(file).flatMap({ CPUList.parse($0) }), !cpus.isEmpty {
+      for dir in mount.directories(for: membership.path, files: files) {
+        let file = files.exists(dir + "/cpuset.effective_cpus") ? dir + "/cpuset.effective_cpus" : dir + "/cpuset.cpus"
+        if let cpus = files.readValue(file).flatMap({ CPUList.parse($0) }), !cpus.isEmpty {
           limits.cpuset = cpus
           limits.cpusetSource = file
           break
@@ -59,8 +90,8 @@ public struct CgroupCPULimits: Sendable, Equatable {
       let membership = memberships.first(where: { $0.controllers.contains("cpu") }),
       let mount = mounts.first(where: { !$0.isV2 && $0.superOptions.contains("cpu") })
     {
-      for dir in mount.directories(for: membership.path, root: root) {
-        guard let quota = root.readInt(dir + "/cpu.cfs_quota_us"), let period = root.readInt(dir + "/cpu.cfs_period_us"),
+      for dir in mount.directories(for: membership.path, files: files) {
+        guard let quota = files.readInt(dir + "/cpu.cfs_quota_us"), let period = files.readInt(dir + "/cpu.cfs_period_us"),
           quota > 0, period > 0
         else { continue }
         limits.lowerQuota(Double(quota) / Double(period), source: dir + "/cpu.cfs_quota_us")
@@ -122,7 +153,8 @@ struct CgroupMount {
       let type = right[0]
       guard type == "cgroup" || type == "cgroup2" else { return nil }
       return CgroupMount(
-        mountRoot: String(left[left.startIndex + 3]), mountPoint: String(left[left.startIndex + 4]), isV2: type == "cgroup2",
+        mountRoot: unescapeMountPath(String(left[left.startIndex + 3])),
+        mountPoint: unescapeMountPath(String(left[left.startIndex + 4])), isV2: type == "cgroup2",
         superOptions: right[2].split(separator: ",").map(String.init))
     }
   }
@@ -131,17 +163,38 @@ struct CgroupMount {
   /// the mount point, innermost first, keeping only directories that exist:
   /// inside a cgroup namespace the path in /proc/self/cgroup may not exist
   /// under the mount, and then the mount point is the process's cgroup.
-  func directories(for cgroupPath: String, root: FileSystemRoot) -> [String] {
+  func directories(for cgroupPath: String, files: some HostFileTree) -> [String] {
     var relative = cgroupPath
     if mountRoot != "/" && relative.hasPrefix(mountRoot) { relative.removeFirst(mountRoot.count) }
     if !relative.hasPrefix("/") { relative = "/" + relative }
     var dirs: [String] = []
     var current = relative == "/" ? mountPoint : mountPoint + relative
     while current.count > mountPoint.count && current.hasPrefix(mountPoint + "/") {
-      if root.isDirectory(current) { dirs.append(current) }
-      current = parentPath(of: current)
+      if files.isDirectory(current) { dirs.append(current) }
+      let slash = current.lastIndex(of: "/")!
+      current = String(current[..<slash])
     }
     dirs.append(mountPoint)
     return dirs
+  }
+
+  /// mountinfo escapes space, tab, newline and backslash as octal "\040".
+  static func unescapeMountPath(_ text: String) -> String {
+    guard text.contains("\\") else { return text }
+    var out: [UInt8] = []
+    let bytes = Array(text.utf8)
+    var i = 0
+    while i < bytes.count {
+      if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
+        let value = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+      {
+        out.append(value)
+        i += 4
+      } else {
+        out.append(bytes[i])
+        i += 1
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
   }
 }
