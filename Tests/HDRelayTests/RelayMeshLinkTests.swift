@@ -40,21 +40,31 @@ final class RelayMeshLinkTests: XCTestCase {
     XCTAssertEqual(a.relay.statsSnapshot().meshForwardedPackets, 4)
     XCTAssertEqual(b.relay.statsSnapshot().meshForwardedPackets, 4)
 
-    // Bob leaves B: A hears PeerGone and stops routing to him.
+    // Bob leaves B: A hears PeerGone, stops routing to him, and tells alice
+    // (who sent to him) PeerGone(Disconnected), as derper does.
     bob.close()
     try waitUntil("A forgot bob") { a.relay.meshRoute(bob.publicKey) == nil }
+    XCTAssertEqual(
+      try alice.receive(until: { if case .peerGone = $0 { return true } else { return false } }, timeoutSeconds: 5),
+      .peerGone(bob.publicKey, reason: 0))
     try alice.send(to: bob.publicKey, packet: [1, 2, 3])
     try alice.barrier()
     XCTAssertEqual(a.relay.statsSnapshot().dropped(.unknownDest), 1)
     XCTAssertEqual(a.relay.statsSnapshot().meshForwardedPackets, 4)
 
-    // B goes away: A forgets everything it learned from B.
+    // B goes away: A forgets everything it learned from B, and alice, who
+    // sent to carol, hears that carol is gone.
     let carol = try b.connect()
     try waitUntil("A learned carol") { a.relay.meshRoute(carol.publicKey) == 0 }
+    try alice.send(to: carol.publicKey, packet: [4, 5, 6])
+    XCTAssertEqual(try carol.receive(timeoutSeconds: 5), .recvPacket(source: alice.publicKey, packet: [4, 5, 6]))
     b.relay.stop(graceSeconds: 0)
     try waitUntil("A's link is down and carol forgotten") {
       a.relay.statsSnapshot().meshPeersConnected == 0 && a.relay.meshRoute(carol.publicKey) == nil
     }
+    XCTAssertEqual(
+      try alice.receive(until: { if case .peerGone = $0 { return true } else { return false } }, timeoutSeconds: 5),
+      .peerGone(carol.publicKey, reason: 0))
   }
 
   /// https peers must present a certificate that chains to the trust store

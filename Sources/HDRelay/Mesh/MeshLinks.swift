@@ -39,9 +39,16 @@ final class MeshLinks: @unchecked Sendable {
   private let sockets: Mutex<[Int32]>
   /// Packets handed to an outbox, and bytes thrown away when a link dropped.
   let packetsQueued = Atomic<UInt64>(0)
+  /// Per worker: PeerGone(Disconnected) frames its connections are owed for
+  /// mesh keys that left the region; the worker drains it when woken.
+  let goneMailboxes: [MeshGoneMailbox]
+  private let wakeWorker: @Sendable (Int) -> Void
 
   init(endpoints: [MeshEndpoint], serverKeys: DERPKeyPair, meshKey: DERPKey, retrySeconds: Double,
-       trustedCertificatesFile: String?, outboxBytes: Int, log: @escaping RelayLogSink) throws(RelayError) {
+       trustedCertificatesFile: String?, outboxBytes: Int, workerCount: Int, log: @escaping RelayLogSink,
+       wakeWorker: @escaping @Sendable (Int) -> Void) throws(RelayError) {
+    goneMailboxes = (0..<workerCount).map { _ in MeshGoneMailbox() }
+    self.wakeWorker = wakeWorker
     self.endpoints = endpoints
     self.serverKeys = serverKeys
     self.meshKey = meshKey
@@ -61,8 +68,9 @@ final class MeshLinks: @unchecked Sendable {
   /// A worker found no local connection for `destination`: forward it to the
   /// mesh peer that has the key, if any.
   @inline(__always)
-  func forward(source: DERPKey, destination: DERPKey, packet: UnsafeRawPointer, packetBytes: Int) -> MeshForward {
-    guard let peer = routes.route(destination) else { return .noRoute }
+  func forward(source: DERPKey, destination: DERPKey, sender: PeerLocation, packet: UnsafeRawPointer,
+               packetBytes: Int) -> MeshForward {
+    guard let peer = routes.route(destination, sender: sender.raw) else { return .noRoute }
     guard outboxes[peer].enqueue(source: source, destination: destination, packet: packet, packetBytes: packetBytes)
     else { return .queueFull }
     packetsQueued.add(1, ordering: .relaxed)
@@ -72,6 +80,8 @@ final class MeshLinks: @unchecked Sendable {
   // MARK: Threads
 
   func start() throws(RelayError) {
+    // OpenSSL writes through write(2): a peer that went away must not SIGPIPE the relay.
+    signal(SIGPIPE, SIG_IGN)
     for index in endpoints.indices {
       let context = Unmanaged.passRetained(LinkContext(links: self, index: index))
       var t = pthread_t()
@@ -142,7 +152,7 @@ final class MeshLinks: @unchecked Sendable {
         lastError = ""
         defer {
           connected.withLock { $0[index] = false }
-          routes.forgetAll(via: index)
+          for (key, senders) in routes.forgetAll(via: index) { tellSenders(key, senders) }
           let dropped = outboxes[index].discardAll()
           if !stopping {
             log(.warning, "mesh: lost \(endpoint.text); forgot its keys" + (dropped > 0 ? ", dropped \(dropped) queued bytes" : ""))
@@ -211,9 +221,22 @@ final class MeshLinks: @unchecked Sendable {
   private func handle(_ frame: ReceivedFrame, from index: Int) {
     switch frame {
     case .peerPresent(let key, _, _): routes.present(key, via: index)
-    case .peerGone(let key, _): routes.gone(key, via: index)
+    case .peerGone(let key, _): tellSenders(key, routes.gone(key, via: index))
     default: break  // KeepAlive, and anything a newer server may add
     }
+  }
+
+  /// `key` left the region: its local senders get PeerGone(Disconnected)
+  /// from their own workers.
+  private func tellSenders(_ key: DERPKey, _ senders: [UInt64]) {
+    var touched = Set<Int>()
+    for raw in senders {
+      let location = PeerLocation(raw: raw)
+      guard location.worker < goneMailboxes.count else { continue }
+      goneMailboxes[location.worker].post(key: key, to: location)
+      touched.insert(location.worker)
+    }
+    for w in touched { wakeWorker(w) }
   }
 
   private func waitForRetry(_ index: Int) {

@@ -5,6 +5,8 @@
 // watch connection drops, every key learned from it is forgotten.
 // Workers look keys up only for destinations that are not local; the mesh
 // links write. A mutex is enough: no allocation on lookup, short holds.
+// Like derper, the table also remembers which local connections sent to each
+// mesh key, so they get PeerGone(Disconnected) when the key leaves the region.
 import HDProtocol
 import Synchronization
 
@@ -12,13 +14,32 @@ final class MeshRoutes: Sendable {
   private struct State {
     /// Claimants per key, in the order they were seen.
     var claimants: [DERPKey: [Int]] = [:]
+    /// Local senders (`PeerLocation.raw`) per mesh key, at most `sendersPerKeyMax`.
+    var senders: [DERPKey: [UInt64]] = [:]
   }
+
+  /// Bound on remembered senders per key (memory stays bounded; like
+  /// Tuning.sentToTrackedMax on the local path).
+  static let sendersPerKeyMax = 256
 
   private let state = Mutex(State())
 
   /// The mesh peer to forward to, or nil when no peer has `key`.
   func route(_ key: DERPKey) -> Int? {
     state.withLock { $0.claimants[key]?.first }
+  }
+
+  /// `route(key)`, remembering `sender` for PeerGone when the key leaves.
+  func route(_ key: DERPKey, sender: UInt64) -> Int? {
+    state.withLock { s -> Int? in
+      guard let peer = s.claimants[key]?.first else { return nil }
+      if let list = s.senders[key] {
+        if list.count < MeshRoutes.sendersPerKeyMax && !list.contains(sender) { s.senders[key]!.append(sender) }
+      } else {
+        s.senders[key] = [sender]
+      }
+      return peer
+    }
   }
 
   func present(_ key: DERPKey, via peer: Int) {
@@ -29,21 +50,29 @@ final class MeshRoutes: Sendable {
     }
   }
 
-  func gone(_ key: DERPKey, via peer: Int) {
-    state.withLock { s in
-      guard var list = s.claimants[key] else { return }
+  /// `peer` no longer has `key`. Returns the local senders to tell
+  /// PeerGone when no peer has it any more.
+  func gone(_ key: DERPKey, via peer: Int) -> [UInt64] {
+    state.withLock { s -> [UInt64] in
+      guard var list = s.claimants[key] else { return [] }
       list.removeAll { $0 == peer }
       s.claimants[key] = list.isEmpty ? nil : list
+      guard list.isEmpty else { return [] }
+      return s.senders.removeValue(forKey: key) ?? []
     }
   }
 
   /// The watch connection to `peer` is gone: so is everything it told us.
-  func forgetAll(via peer: Int) {
-    state.withLock { s in
+  /// Returns, per key that no peer has any more, the senders to tell.
+  func forgetAll(via peer: Int) -> [(DERPKey, [UInt64])] {
+    state.withLock { s -> [(DERPKey, [UInt64])] in
+      var left: [(DERPKey, [UInt64])] = []
       for (key, list) in s.claimants where list.contains(peer) {
         let rest = list.filter { $0 != peer }
         s.claimants[key] = rest.isEmpty ? nil : rest
+        if rest.isEmpty, let senders = s.senders.removeValue(forKey: key) { left.append((key, senders)) }
       }
+      return left
     }
   }
 

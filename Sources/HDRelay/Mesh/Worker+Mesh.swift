@@ -134,6 +134,19 @@ extension Worker {
     beginClose(location.slot, reason: .closedByMesh)
   }
 
+  /// PeerGone(Disconnected) for mesh keys that left the region, to the local
+  /// connections that had sent to them (derper does the same).
+  @inline(__always)
+  func deliverMeshGone() {
+    guard let mesh = shared.mesh, mesh.goneMailboxes[index].hasItems else { return }
+    for (key, location) in mesh.goneMailboxes[index].take() {
+      guard let conn = conns.resolve(slot: location.slot, generation: location.generation),
+        conn.pointee.state == .registered
+      else { continue }
+      if queuePeerGone(location.slot, conn, key, reason: .disconnected) { stats.add(.peerGoneDisconnectedFrames) }
+    }
+  }
+
   /// Registration side: remember where the connection comes from, for watchers.
   func recordInMeshDirectory(_ conn: UnsafeMutablePointer<Connection>, at location: PeerLocation) {
     guard shared.meshKey != nil else { return }

@@ -61,6 +61,9 @@ final class ClientVerifier: @unchecked Sendable {
   // MARK: Threads (control plane)
 
   func start() throws(RelayError) {
+    // https controllers: OpenSSL writes through write(2), and a controller
+    // that went away must not SIGPIPE the relay.
+    if client.url.isHTTPS { signal(SIGPIPE, SIG_IGN) }
     for i in 0..<ClientVerifier.threadCount {
       let box = Unmanaged.passRetained(self)
       var t = pthread_t()

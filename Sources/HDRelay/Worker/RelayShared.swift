@@ -42,21 +42,6 @@ final class RelayShared: @unchecked Sendable {
     config = options.config
     keyPair = options.serverKeyPair
     meshKey = options.meshKey
-    if let meshKey = options.meshKey, !options.config.mesh.peers.isEmpty {
-      var endpoints: [MeshEndpoint] = []
-      for text in options.config.mesh.peers {
-        guard let endpoint = MeshEndpoint.parse(text) else {
-          throw RelayError("mesh.peers: '\(text)' is not host, host:port or an http(s) URL")
-        }
-        endpoints.append(endpoint)
-      }
-      mesh = try MeshLinks(
-        endpoints: endpoints, serverKeys: options.serverKeyPair, meshKey: meshKey,
-        retrySeconds: options.meshRetrySeconds, trustedCertificatesFile: options.meshTrustedCertificatesFile,
-        outboxBytes: Tuning.meshOutboxBytes, log: options.log)
-    } else {
-      mesh = nil
-    }
     workerCount = options.workerCount
     logSink = options.log
     acceptLimiter = AcceptRateLimiter(perSecond: options.config.maxAcceptRatePerSecond)
@@ -71,6 +56,25 @@ final class RelayShared: @unchecked Sendable {
       fds.append(fd)
     }
     wakeFDs = fds
+    if let meshKey = options.meshKey, !options.config.mesh.peers.isEmpty {
+      var endpoints: [MeshEndpoint] = []
+      for text in options.config.mesh.peers {
+        guard let endpoint = MeshEndpoint.parse(text) else {
+          throw RelayError("mesh.peers: '\(text)' is not host, host:port or an http(s) URL")
+        }
+        endpoints.append(endpoint)
+      }
+      mesh = try MeshLinks(
+        endpoints: endpoints, serverKeys: options.serverKeyPair, meshKey: meshKey,
+        retrySeconds: options.meshRetrySeconds, trustedCertificatesFile: options.meshTrustedCertificatesFile,
+        outboxBytes: Tuning.meshOutboxBytes, workerCount: options.workerCount, log: options.log,
+        wakeWorker: { [wakeFDs = fds] w in
+          var one: UInt64 = 1
+          _ = write(wakeFDs[w], &one, 8)
+        })
+    } else {
+      mesh = nil
+    }
     let wordCount = (options.workerCount + 3) * 8
     words = .allocate(capacity: wordCount)
     words.initialize(repeating: 0, count: wordCount)

@@ -17,7 +17,9 @@ extension Worker {
       // Not here: another relay of the region may have it (never for a
       // packet that came from the mesh: one hop only).
       if tracksSender, let mesh = shared.mesh {
-        switch mesh.forward(source: source, destination: destination, packet: packet, packetBytes: packetBytes) {
+        let sender = PeerLocation(worker: index, slot: slot, generation: conn.pointee.generation)
+        switch mesh.forward(source: source, destination: destination, sender: sender, packet: packet,
+                            packetBytes: packetBytes) {
         case .queued:
           stats.add(.meshForwardedPackets)
           return

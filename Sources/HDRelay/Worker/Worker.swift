@@ -189,6 +189,7 @@ final class Worker: @unchecked Sendable {
   private func loop() {
     while stopPhase < 2 {
       handleControlRequests()
+      deliverMeshGone()
       releaseBackpressure()
       drainXfer()
       drainVerifyResults()
