@@ -38,6 +38,8 @@ final class STUNResponderTests: XCTestCase {
     assertAnswersItsOwnAddress(v6, port: port)
     assertAnswersItsOwnAddress(v4, port: port)
 
+    // Responses are counted after sendmmsg returns (see below).
+    try waitUntil("the last response is counted", timeoutSeconds: 5) { server.statsSnapshot().responses == 3 }
     let stats = server.statsSnapshot()
     XCTAssertEqual(stats.requestsIPv4, 2)
     XCTAssertEqual(stats.requestsIPv6, 1)
@@ -108,6 +110,11 @@ final class STUNResponderTests: XCTestCase {
         XCTAssertNotNil(answer, "after \(name)")
       }
     }
+    // The server counts a response after sendmmsg returns, so the client can
+    // hold the last answer a moment before the counter moves.
+    try waitUntil("the last response is counted", timeoutSeconds: 5) {
+      server.statsSnapshot().responses == UInt64(2 * cases.count)
+    }
     let stats = server.statsSnapshot()
     XCTAssertEqual(stats.drops, expected, "per-reason drops")
     XCTAssertEqual(stats.malformedTotal, UInt64(2 * cases.count))
@@ -134,6 +141,11 @@ final class STUNResponderTests: XCTestCase {
       }
       _ = client.drainUntilAnswer(port: UInt16(server.port))
       sent += 1
+    }
+    // Responses are counted after sendmmsg returns: let the last one land.
+    try waitUntil("every answered request is counted as a response", timeoutSeconds: 5) {
+      let s = server.statsSnapshot()
+      return s.responses == s.requestsIPv4
     }
     let stats = server.statsSnapshot()
     XCTAssertEqual(stats.requestsIPv4 + stats.malformedTotal, sent, "every datagram answered or counted as dropped")
