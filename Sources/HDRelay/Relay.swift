@@ -134,7 +134,10 @@ public final class Relay: @unchecked Sendable {
     var s = RelayStatsSnapshot()
     for w in workers { w.stats.accumulate(into: &s) }
     if let tls = shared.tls { s.tls = tls.statsSnapshot() }
-    if let mesh = shared.mesh { s.meshPeersConnected = UInt64(mesh.connectedCount) }
+    if let mesh = shared.mesh {
+      s.meshPeersConnected = UInt64(mesh.connectedCount)
+      s.meshPeersConfigured = UInt64(mesh.endpoints.count)
+    }
     return s
   }
 

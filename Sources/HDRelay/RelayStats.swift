@@ -52,6 +52,8 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   /// mesh.peers links currently up.
   public var meshForwardedPackets: UInt64 = 0
   public var meshPeersConnected: UInt64 = 0
+  /// Entries of mesh.peers (0 without them).
+  public var meshPeersConfigured: UInt64 = 0
   /// Handshakes that failed, indexed by `HandshakeFailure.rawValue`.
   public var handshakeFailures: [UInt64] = Array(repeating: 0, count: HandshakeFailure.allCases.count)
   /// Connections closed because a send made no progress for the write timeout.

@@ -42,6 +42,8 @@ final class FakeMetricsSource: PerWorkerStatsSource {
     state.withLock { state in
       // Sums only the fields the tests set; the real relay sums every counter.
       var total = RelayStatsSnapshot()
+      total.meshPeersConfigured = 2
+      total.meshPeersConnected = 1
       for worker in state.workers {
         total.bytesReceived += worker.bytesReceived
         total.bytesSent += worker.bytesSent

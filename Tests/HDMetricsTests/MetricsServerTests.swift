@@ -114,6 +114,8 @@ final class MetricsServerTests: XCTestCase {
     XCTAssertEqual(json["send_bytes"] as? Int, 6000)
     XCTAssertEqual(json["tls_mode"] as? String, "plain")
     XCTAssertNotNil(json["uptime_seconds"] as? Int)
+    // Informational: one of two mesh links down does not fail the check.
+    XCTAssertEqual(json["mesh_peers"] as? [String: Int], ["configured": 2, "connected": 1])
     let checks = try XCTUnwrap(json["checks"] as? [String: Bool])
     XCTAssertEqual(checks, ["started": true, "not_draining": true, "workers_running": true])
     server.setDraining(true)

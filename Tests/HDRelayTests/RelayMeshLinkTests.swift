@@ -26,6 +26,7 @@ final class RelayMeshLinkTests: XCTestCase {
     try waitUntil("both links up") {
       a.relay.statsSnapshot().meshPeersConnected == 1 && b.relay.statsSnapshot().meshPeersConnected == 1
     }
+    XCTAssertEqual(a.relay.statsSnapshot().meshPeersConfigured, 1)
     let alice = try a.connect()
     let bob = try b.connect()
     try waitUntil("each relay learned the other's client") {

@@ -42,6 +42,12 @@ enum HealthReport {
       ("connections", .unsigned(totals.currentConnections)),
       ("connections_by_transport", .object(byTransport)),
       (
+        "mesh_peers",
+        .object([
+          ("configured", .unsigned(totals.meshPeersConfigured)), ("connected", .unsigned(totals.meshPeersConnected)),
+        ])
+      ),
+      (
         "checks",
         .object([
           ("started", .bool(state != .starting)),
