@@ -1,5 +1,6 @@
 // Minimal JSON output for /health and /debug/*: objects with string, integer,
 // boolean and nested values. Keys keep insertion order so output is stable.
+import HDConfig
 
 indirect enum JSONText {
   case string(String)
@@ -45,20 +46,6 @@ indirect enum JSONText {
   }
 
   private func writeString(_ value: String, to out: inout String) {
-    out += "\""
-    for scalar in value.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case let control where control.value < 0x20:
-        let hex = String(control.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    out += "\""
+    out += JSONEscaping.quoted(value)
   }
 }
