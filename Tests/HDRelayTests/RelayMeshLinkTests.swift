@@ -104,17 +104,10 @@ final class RelayMeshLinkTests: XCTestCase {
   /// A peer that accepts TCP and never answers keeps its link inside the
   /// handshake; stopping the relay must not wait for that.
   func testStopIsBoundedWhileALinkHangsInItsHandshake() throws {
-    let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (silent, silentPort) = boundLoopbackSocket()
     defer { close(silent) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, length) == 0 && getsockname(silent, $0, &length) == 0 }
-    }
     XCTAssertEqual(listen(silent, 8), 0)
-    let a = try relay(port: 0, peers: ["http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"])
+    let a = try relay(port: 0, peers: ["http://127.0.0.1:\(silentPort)"])
     Thread.sleep(forTimeInterval: 0.3)  // the link is connected and waiting for the 101
     let started = Date()
     a.relay.stop(graceSeconds: 0)

@@ -4,10 +4,9 @@ import Foundation
 import HDClient
 import XCTest
 
-/// A loopback TCP port that was free a moment ago (bound, then closed).
-func freeLoopbackPort() -> UInt16 {
+/// A TCP socket bound to a free 127.0.0.1 port (not listening yet); the caller closes it.
+func boundLoopbackSocket() -> (fd: Int32, port: UInt16) {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
   var address = sockaddr_in()
   address.sin_family = sa_family_t(AF_INET)
   address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -18,7 +17,14 @@ func freeLoopbackPort() -> UInt16 {
       return getsockname(fd, ptr, &length)
     }
   }
-  return UInt16(bigEndian: address.sin_port)
+  return (fd, UInt16(bigEndian: address.sin_port))
+}
+
+/// A loopback TCP port that was free a moment ago (bound, then closed).
+func freeLoopbackPort() -> UInt16 {
+  let (fd, port) = boundLoopbackSocket()
+  close(fd)
+  return port
 }
 
 /// The client's own port (what the relay sees as its source port).

@@ -83,19 +83,12 @@ final class MeshLinks: @unchecked Sendable {
     // OpenSSL writes through write(2): a peer that went away must not SIGPIPE the relay.
     signal(SIGPIPE, SIG_IGN)
     for index in endpoints.indices {
-      let context = Unmanaged.passRetained(LinkContext(links: self, index: index))
-      var t = pthread_t()
-      let rc = pthread_create(&t, nil, { arg in
-        let context = Unmanaged<LinkContext>.fromOpaque(arg!).takeRetainedValue()
-        context.links.runLink(context.index)
-        return nil
-      }, context.toOpaque())
-      guard rc == 0 else {
-        context.release()
+      switch PlainThread.start(name: "hd-mesh-\(index)", { self.runLink(index) }) {
+      case .success(let t): threads.append(t)
+      case .failure(let why):
         stop()
-        throw RelayError.system("pthread_create for mesh link \(index)", errno: rc)
+        throw RelayError.system("pthread_create for mesh link \(index)", errno: why.errno)
       }
-      threads.append(t)
     }
   }
 
@@ -120,15 +113,6 @@ final class MeshLinks: @unchecked Sendable {
   }
 
   private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
-
-  private final class LinkContext {
-    let links: MeshLinks
-    let index: Int
-    init(links: MeshLinks, index: Int) {
-      self.links = links
-      self.index = index
-    }
-  }
 
   private func runLink(_ index: Int) {
     let endpoint = endpoints[index]

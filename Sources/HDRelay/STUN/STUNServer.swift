@@ -135,32 +135,10 @@ public final class STUNServer: @unchecked Sendable {
     wakeFD = -1
   }
 
-  private final class ThreadBody {
-    let loop: STUNLoop
-    init(_ loop: STUNLoop) { self.loop = loop }
-  }
-
   private static func spawn(_ loop: STUNLoop) throws(RelayError) -> pthread_t {
-    let box = Unmanaged.passRetained(ThreadBody(loop)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(&thread, nil, { context in
-      let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
-      nameThread("hd-stun")
-      body.loop.run()
-      return nil
-    }, box)
-    guard rc == 0 else {
-      Unmanaged<ThreadBody>.fromOpaque(box).release()
-      throw RelayError.system("pthread_create for the STUN responder", errno: rc)
+    switch PlainThread.start(name: "hd-stun", { loop.run() }) {
+    case .success(let thread): return thread
+    case .failure(let why): throw RelayError.system("pthread_create for the STUN responder", errno: why.errno)
     }
-    return thread
   }
-}
-
-/// pthread_setname_np is not visible from Swift; /proc/thread-self/comm is the same field.
-private func nameThread(_ name: String) {
-  let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-  guard fd >= 0 else { return }
-  _ = Array(name.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-  close(fd)
 }

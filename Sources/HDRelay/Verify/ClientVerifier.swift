@@ -65,19 +65,12 @@ final class ClientVerifier: @unchecked Sendable {
     // that went away must not SIGPIPE the relay.
     if client.url.isHTTPS { signal(SIGPIPE, SIG_IGN) }
     for i in 0..<ClientVerifier.threadCount {
-      let box = Unmanaged.passRetained(self)
-      var t = pthread_t()
-      let rc = pthread_create(&t, nil, { arg in
-        let verifier = Unmanaged<ClientVerifier>.fromOpaque(arg!).takeRetainedValue()
-        verifier.run()
-        return nil
-      }, box.toOpaque())
-      guard rc == 0 else {
-        box.release()
+      switch PlainThread.start(name: "hd-verify-\(i)", { self.run() }) {
+      case .success(let t): threads.append(t)
+      case .failure(let why):
         stop()
-        throw RelayError.system("pthread_create for client verifier \(i)", errno: rc)
+        throw RelayError.system("pthread_create for client verifier \(i)", errno: why.errno)
       }
-      threads.append(t)
     }
   }
 
