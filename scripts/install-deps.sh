@@ -3,8 +3,18 @@
 # only when something is missing (so `make run`/`make test` stay fast on a
 # machine that has them). Needs root (CI and the dev machines run as root).
 set -euo pipefail
-PKGS=(liburing-dev libssl-dev libsodium-dev libyaml-dev pkg-config iperf3 openssl procps iproute2
-      qemu-system-x86 busybox-static kmod cpio lz4 python3 python3-prometheus-client zsh fish)
+# One package per line (with why), so additions from parallel work merge cleanly.
+PKGS=(
+  liburing-dev libssl-dev libsodium-dev libyaml-dev pkg-config   # build
+  iperf3 openssl procps iproute2                                  # tests and benchmarks
+  qemu-system-x86 busybox-static kmod cpio lz4                    # kTLS / systemd VMs
+  python3 python3-prometheus-client                               # metrics text-format parser
+  zsh fish                                                        # completion tests
+  debootstrap                                                     # the packaging VM's bookworm root
+  lintian                                                         # checks the .deb
+  pebble                                                          # ACME test server
+  prometheus                                                      # promtool: rules check and unit tests
+)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
