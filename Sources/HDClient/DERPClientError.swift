@@ -18,6 +18,8 @@ public enum DERPClientError: Error, Equatable, CustomStringConvertible {
   /// The server sent something the protocol does not allow.
   case protocolViolation(String)
   case tls(String)
+  /// The server's certificate failed CA verification or the `sha256-raw:` pin.
+  case certificateRejected(String)
 
   public var description: String {
     switch self {
@@ -31,6 +33,7 @@ public enum DERPClientError: Error, Equatable, CustomStringConvertible {
     case .handshake(let e): return "handshake: \(e)"
     case .protocolViolation(let why): return "protocol violation: \(why)"
     case .tls(let why): return "TLS: \(why)"
+    case .certificateRejected(let why): return "TLS certificate rejected: \(why)"
     }
   }
 }

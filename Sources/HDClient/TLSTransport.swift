@@ -37,6 +37,7 @@ public final class TLSTransport: ClientTransport {
     switch error {
     case .timedOut: return .timedOut
     case .io(let op, let e): return .io(operation: "TLS " + op, errno: e)
+    case .certificateRejected(let why): return .certificateRejected(why)
     default: return .tls(error.description)
     }
   }

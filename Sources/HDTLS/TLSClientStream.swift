@@ -5,6 +5,7 @@
 // on its own (the bad-input and close tests of the relay).
 @preconcurrency import Glibc
 internal import CTLS
+import HDProtocol
 
 /// What went wrong on a client TLS stream.
 public enum TLSStreamError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -15,6 +16,8 @@ public enum TLSStreamError: Error, Equatable, CustomStringConvertible, Sendable 
   case io(operation: String, errno: Int32)
   /// The peer broke TLS (bad record, fatal alert, …).
   case protocolError(String)
+  /// The server's certificate failed CA verification or the pin check.
+  case certificateRejected(String)
 
   public var description: String {
     switch self {
@@ -23,6 +26,7 @@ public enum TLSStreamError: Error, Equatable, CustomStringConvertible, Sendable 
     case .timedOut: return "TLS read timed out"
     case .io(let op, let e): return "TLS \(op): \(String(cString: strerror(e))) (errno \(e))"
     case .protocolError(let why): return "TLS: \(why)"
+    case .certificateRejected(let why): return "TLS certificate rejected: \(why)"
     }
   }
 }
@@ -33,11 +37,16 @@ public struct TLSClientOptions: Sendable {
   public var version: TLSVersion?
   /// SNI; nil sends none.
   public var serverName: String?
-  /// PEM file of trusted certificates. nil = accept any certificate
-  /// (tests and `sha256-raw:` style pinning done by the caller).
+  /// PEM file of trusted certificates. nil (and no pin) = accept any
+  /// certificate (tests).
   public var trustedCertificatesFile: String?
-  /// DNS name or IP literal the certificate must be valid for (checked only
-  /// with `trustedCertificatesFile`); nil = any name.
+  /// Trust exactly this certificate instead of a CA, as Tailscale's client
+  /// does for a DERP node with `CertName: "sha256-raw:…"`. Excludes
+  /// `trustedCertificatesFile`.
+  public var pinnedCertificate: CertificatePin?
+  /// DNS name or IP literal the certificate must be valid for (checked with
+  /// `trustedCertificatesFile` or `pinnedCertificate`); nil = any name, except
+  /// that a pin is also checked against `serverName` like Tailscale does.
   public var verifyPeerName: String?
   /// OpenSSL TLS 1.3 suite list, e.g. "TLS_AES_256_GCM_SHA384"; nil = OpenSSL's default.
   public var tls13CipherSuites: String?
@@ -46,9 +55,11 @@ public struct TLSClientOptions: Sendable {
 
   public init(
     version: TLSVersion? = nil, serverName: String? = nil, trustedCertificatesFile: String? = nil,
+    pinnedCertificate: CertificatePin? = nil,
     verifyPeerName: String? = nil, tls13CipherSuites: String? = nil, tls12CipherList: String? = nil
   ) {
     self.verifyPeerName = verifyPeerName
+    self.pinnedCertificate = pinnedCertificate
     self.version = version
     self.serverName = serverName
     self.trustedCertificatesFile = trustedCertificatesFile
@@ -65,11 +76,16 @@ public final class TLSClientStream {
   private let state: UnsafeMutablePointer<SessionRecordState>
   /// After a hand-made record, OpenSSL's own write sequence is stale.
   private var writesDisabled = false
+  /// Lives as long as the context whose verify callback points at it.
+  private let pinCheck: PinnedCertificateCheck?
 
   /// Runs the handshake on `fileDescriptor` (connected, blocking; the stream
   /// takes ownership and closes it). Honours the socket's SO_RCVTIMEO.
   public init(fileDescriptor: Int32, options: TLSClientOptions = TLSClientOptions()) throws(TLSStreamError) {
     ERR_clear_error()
+    if options.pinnedCertificate != nil && options.trustedCertificatesFile != nil {
+      throw .setup("a pinned certificate replaces CA verification: set the pin or a trust file, not both")
+    }
     guard let ctx = SSL_CTX_new(TLS_client_method()) else {
       throw .setup(OpenSSLErrorQueue.drainText(fallback: "SSL_CTX_new failed"))
     }
@@ -84,6 +100,10 @@ public final class TLSClientStream {
       configured = configured && SSL_CTX_load_verify_locations(ctx, trusted, nil) == 1
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
     }
+    pinCheck = options.pinnedCertificate.map {
+      PinnedCertificateCheck(pin: $0, peerName: options.verifyPeerName ?? options.serverName)
+    }
+    pinCheck?.install(on: ctx)
     _ = ctls_ctx_set_client_options(ctx)
     SSL_CTX_set_keylog_callback(ctx, sessionKeylogCallback)
     guard configured, let ssl = SSL_new(ctx) else {
@@ -98,9 +118,7 @@ public final class TLSClientStream {
     SessionRecordState.attach(state, to: ssl)
     if let name = options.serverName { _ = ctls_set_tlsext_host_name(ssl, name) }
     if options.trustedCertificatesFile != nil, let name = options.verifyPeerName, let param = SSL_get0_param(ssl) {
-      var ip = in6_addr()
-      let isIP = name.withCString { inet_pton(AF_INET, $0, &ip) == 1 || inet_pton(AF_INET6, $0, &ip) == 1 }
-      let set = isIP ? X509_VERIFY_PARAM_set1_ip_asc(param, name) : X509_VERIFY_PARAM_set1_host(param, name, 0)
+      let set = SelfSignedCertificate.isIPLiteral(name) ? X509_VERIFY_PARAM_set1_ip_asc(param, name) : X509_VERIFY_PARAM_set1_host(param, name, 0)
       guard set == 1 else {
         throw .setup(OpenSSLErrorQueue.drainText(fallback: "cannot check the certificate against \(name)"))
       }
@@ -113,6 +131,11 @@ public final class TLSClientStream {
       let error = SSL_get_error(ssl, rc)
       let savedErrno = errno
       let why = OpenSSLErrorQueue.drainText(fallback: "SSL_get_error \(error), errno \(savedErrno)")
+      if let rejection = pinCheck?.rejection { throw .certificateRejected(rejection) }
+      let verifyResult = SSL_get_verify_result(ssl)
+      if options.trustedCertificatesFile != nil, verifyResult != X509_V_OK {
+        throw .certificateRejected(String(cString: X509_verify_cert_error_string(verifyResult)))
+      }
       throw error == SSL_ERROR_WANT_READ ? .timedOut : .handshake(why)
     }
     state.pointee.recordsWrittenAtHandshakeDone = state.pointee.recordsWritten
@@ -140,11 +163,9 @@ public final class TLSClientStream {
   public var metaCertificate: MetaCertificateInfo? {
     let chain = ctls_get_peer_cert_chain(ssl)
     for index in 0..<ctls_x509_stack_count(chain) {
-      guard let cert = ctls_x509_stack_value(chain, index) else { continue }
-      var name = [CChar](repeating: 0, count: 256)
-      let length = ctls_x509_common_name(cert, &name, Int32(name.count))
-      guard length > 0 else { continue }
-      let commonName = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      guard let cert = ctls_x509_stack_value(chain, index), let commonName = X509Fields.commonName(cert) else {
+        continue
+      }
       if let info = MetaCertificateInfo(commonName: commonName, serial: ctls_x509_serial(cert)) { return info }
     }
     return nil
@@ -266,9 +287,16 @@ extension TLSClientStream {
   public var peerCertificateCommonName: String? {
     let chain = ctls_get_peer_cert_chain(ssl)
     guard ctls_x509_stack_count(chain) > 0, let leaf = ctls_x509_stack_value(chain, 0) else { return nil }
-    var name = [CChar](repeating: 0, count: 256)
-    let length = ctls_x509_common_name(leaf, &name, Int32(name.count))
-    guard length > 0 else { return nil }
-    return String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return X509Fields.commonName(leaf)
+  }
+
+  /// The `sha256-raw:` pin of the server's leaf certificate (what a DERP map's
+  /// CertName must say for this server).
+  public var peerCertificatePin: CertificatePin? {
+    let chain = ctls_get_peer_cert_chain(ssl)
+    guard ctls_x509_stack_count(chain) > 0, let leaf = ctls_x509_stack_value(chain, 0),
+      let der = X509Fields.der(leaf)
+    else { return nil }
+    return CertificatePin(derCertificate: der)
   }
 }

@@ -14,6 +14,9 @@ public final class TLSServerContext: @unchecked Sendable {
   let handle: OpaquePointer
   public let certificatePath: String
   public let keyPath: String
+  /// The leaf certificate served (expiry, self-signed, pin); nil only if
+  /// OpenSSL could not read its dates back.
+  public let leaf: CertificateSummary?
 
   /// TLS 1.3 suites, AES-GCM first so kernel TLS can take the connection;
   /// ChaCha20 stays for clients without AES (it runs in userspace).
@@ -40,6 +43,7 @@ public final class TLSServerContext: @unchecked Sendable {
       throw error
     }
     self.handle = ctx
+    self.leaf = SSL_CTX_get0_certificate(ctx).flatMap { CertificateSummary($0) }
     self.certificatePath = certificatePath
     self.keyPath = keyPath
   }
