@@ -143,6 +143,7 @@ public final class Relay: @unchecked Sendable {
 
   /// The mesh.peers entry (index) that currently has `key`, if any (tests).
   func meshRoute(_ key: DERPKey) -> Int? { shared.mesh?.routes.route(key) }
+  func meshReceiverCount(of key: DERPKey) -> Int { shared.mesh?.routes.receiverCount(of: key) ?? 0 }
 
   /// Registered peers (asks each worker; waits at most ~1 s per worker).
   public func peersSnapshot() -> [PeerInfo] {

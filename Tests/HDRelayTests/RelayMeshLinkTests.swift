@@ -9,6 +9,10 @@ import HDProtocol
 import XCTest
 @testable import HDRelay
 
+private func isPeerGone(_ frame: ReceivedFrame) -> Bool {
+  if case .peerGone = frame { return true } else { return false }
+}
+
 final class RelayMeshLinkTests: XCTestCase {
   private let meshKey = DERPKey(hex: String(repeating: "3c", count: 32))!
 
@@ -41,31 +45,99 @@ final class RelayMeshLinkTests: XCTestCase {
     XCTAssertEqual(a.relay.statsSnapshot().meshForwardedPackets, 4)
     XCTAssertEqual(b.relay.statsSnapshot().meshForwardedPackets, 4)
 
-    // Bob leaves B: A hears PeerGone, stops routing to him, and tells alice
-    // (who sent to him) PeerGone(Disconnected), as derper does.
+    // Bob leaves B: A hears PeerGone and stops routing to him. alice received
+    // from bob, so she is told (derper's rule: receivers of a source hear
+    // when it leaves the region).
     bob.close()
     try waitUntil("A forgot bob") { a.relay.meshRoute(bob.publicKey) == nil }
-    XCTAssertEqual(
-      try alice.receive(until: { if case .peerGone = $0 { return true } else { return false } }, timeoutSeconds: 5),
-      .peerGone(bob.publicKey, reason: 0))
+    XCTAssertEqual(try alice.receive(until: isPeerGone, timeoutSeconds: 5), .peerGone(bob.publicKey, reason: 0))
     try alice.send(to: bob.publicKey, packet: [1, 2, 3])
     try alice.barrier()
     XCTAssertEqual(a.relay.statsSnapshot().dropped(.unknownDest), 1)
     XCTAssertEqual(a.relay.statsSnapshot().meshForwardedPackets, 4)
 
     // B goes away: A forgets everything it learned from B, and alice, who
-    // sent to carol, hears that carol is gone.
+    // received from carol, hears that carol is gone.
     let carol = try b.connect()
     try waitUntil("A learned carol") { a.relay.meshRoute(carol.publicKey) == 0 }
-    try alice.send(to: carol.publicKey, packet: [4, 5, 6])
-    XCTAssertEqual(try carol.receive(timeoutSeconds: 5), .recvPacket(source: alice.publicKey, packet: [4, 5, 6]))
+    try carol.send(to: alice.publicKey, packet: [4, 5, 6])
+    XCTAssertEqual(try alice.receive(timeoutSeconds: 5), .recvPacket(source: carol.publicKey, packet: [4, 5, 6]))
     b.relay.stop(graceSeconds: 0)
     try waitUntil("A's link is down and carol forgotten") {
       a.relay.statsSnapshot().meshPeersConnected == 0 && a.relay.meshRoute(carol.publicKey) == nil
     }
-    XCTAssertEqual(
-      try alice.receive(until: { if case .peerGone = $0 { return true } else { return false } }, timeoutSeconds: 5),
-      .peerGone(carol.publicKey, reason: 0))
+    XCTAssertEqual(try alice.receive(until: isPeerGone, timeoutSeconds: 5), .peerGone(carol.publicKey, reason: 0))
+  }
+
+  /// derper's rule (derpserver.go sendPacket → noteSendFromSrc): the relay
+  /// that DELIVERS a packet records its receiver for the packet's source; the
+  /// source's relay records nothing for forwarded packets. So when bob (on B)
+  /// leaves, dave (on A), who received from him, gets PeerGone; alice (on A),
+  /// who only sent to him, gets nothing.
+  func testPeerGoneAcrossTheMeshGoesToReceiversNotSenders() throws {
+    let (portA, portB) = (Int(freeLoopbackPort()), Int(freeLoopbackPort()))
+    let a = try relay(port: portA, peers: ["http://127.0.0.1:\(portB)"])
+    let b = try relay(port: portB, peers: ["http://127.0.0.1:\(portA)"])
+    let alice = try a.connect()
+    let dave = try a.connect()
+    let bob = try b.connect()
+    try waitUntil("each relay learned the other's clients") {
+      a.relay.meshRoute(bob.publicKey) == 0 && b.relay.meshRoute(alice.publicKey) == 0
+        && b.relay.meshRoute(dave.publicKey) == 0
+    }
+    try alice.send(to: bob.publicKey, packet: [1])
+    XCTAssertEqual(try bob.receive(timeoutSeconds: 5), .recvPacket(source: alice.publicKey, packet: [1]))
+    try bob.send(to: dave.publicKey, packet: [2])
+    XCTAssertEqual(try dave.receive(timeoutSeconds: 5), .recvPacket(source: bob.publicKey, packet: [2]))
+    XCTAssertEqual(a.relay.meshReceiverCount(of: bob.publicKey), 1, "A remembers dave (not alice) for bob")
+    XCTAssertEqual(b.relay.meshReceiverCount(of: alice.publicKey), 1, "B remembers bob as alice's receiver")
+
+    bob.close()
+    XCTAssertEqual(try dave.receive(until: isPeerGone, timeoutSeconds: 5), .peerGone(bob.publicKey, reason: 0))
+    try alice.barrier()
+    try dave.barrier()
+    XCTAssertEqual(a.relay.statsSnapshot().peerGoneDisconnectedFrames, 1, "dave only; alice only sent to bob")
+    XCTAssertThrowsError(try alice.receive(until: isPeerGone, timeoutSeconds: 0.3), "alice is not told")
+  }
+
+  /// A client moving from A to B (connects to B, then leaves A) stays in the
+  /// region: nobody that received from it is told it left, and packets it
+  /// sends from B still arrive. When it finally leaves B, everyone that
+  /// received from it, on either relay, is told once.
+  func testAKeyMovingBetweenRelaysIsNotGoneUntilItLeavesTheRegion() throws {
+    let (portA, portB) = (Int(freeLoopbackPort()), Int(freeLoopbackPort()))
+    let a = try relay(port: portA, peers: ["http://127.0.0.1:\(portB)"])
+    let b = try relay(port: portB, peers: ["http://127.0.0.1:\(portA)"])
+    let kimKeys = DERPKeyPair.generate()
+    let kimOnA = try a.connect(keys: kimKeys)
+    let dave = try a.connect()
+    let erin = try b.connect()
+    try waitUntil("both relays learned the other's clients") {
+      b.relay.meshRoute(kimKeys.publicKey) == 0 && a.relay.meshRoute(erin.publicKey) == 0
+    }
+    try kimOnA.send(to: dave.publicKey, packet: [1])
+    try kimOnA.send(to: erin.publicKey, packet: [2])
+    XCTAssertEqual(try dave.receive(timeoutSeconds: 5), .recvPacket(source: kimKeys.publicKey, packet: [1]))
+    XCTAssertEqual(try erin.receive(timeoutSeconds: 5), .recvPacket(source: kimKeys.publicKey, packet: [2]))
+
+    let kimOnB = try b.connect(keys: kimKeys)
+    try waitUntil("A learned kim is on B too") { a.relay.meshRoute(kimKeys.publicKey) == 0 }
+    kimOnA.close()
+    try waitUntil("B heard kim left A") { b.relay.meshRoute(kimKeys.publicKey) == nil }
+    for (i, receiver) in [dave, erin].enumerated() {
+      try kimOnB.send(to: receiver.publicKey, packet: [UInt8(10 + i)])
+      XCTAssertEqual(try receiver.receive(timeoutSeconds: 5), .recvPacket(source: kimKeys.publicKey, packet: [UInt8(10 + i)]))
+    }
+    XCTAssertEqual(a.relay.statsSnapshot().peerGoneDisconnectedFrames, 0, "kim never left the region")
+    XCTAssertEqual(b.relay.statsSnapshot().peerGoneDisconnectedFrames, 0, "kim never left the region")
+
+    kimOnB.close()
+    XCTAssertEqual(try dave.receive(until: isPeerGone, timeoutSeconds: 5), .peerGone(kimKeys.publicKey, reason: 0))
+    XCTAssertEqual(try erin.receive(until: isPeerGone, timeoutSeconds: 5), .peerGone(kimKeys.publicKey, reason: 0))
+    try dave.barrier()
+    try erin.barrier()
+    XCTAssertEqual(a.relay.statsSnapshot().peerGoneDisconnectedFrames, 1)
+    XCTAssertEqual(b.relay.statsSnapshot().peerGoneDisconnectedFrames, 1)
   }
 
   /// https peers must present a certificate that chains to the trust store

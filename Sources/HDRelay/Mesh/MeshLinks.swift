@@ -40,7 +40,8 @@ final class MeshLinks: @unchecked Sendable {
   /// Packets handed to an outbox, and bytes thrown away when a link dropped.
   let packetsQueued = Atomic<UInt64>(0)
   /// Per worker: PeerGone(Disconnected) frames its connections are owed for
-  /// mesh keys that left the region; the worker drains it when woken.
+  /// mesh keys they received from that left the region; the worker drains it
+  /// when woken.
   let goneMailboxes: [MeshGoneMailbox]
   private let wakeWorker: @Sendable (Int) -> Void
 
@@ -68,9 +69,8 @@ final class MeshLinks: @unchecked Sendable {
   /// A worker found no local connection for `destination`: forward it to the
   /// mesh peer that has the key, if any.
   @inline(__always)
-  func forward(source: DERPKey, destination: DERPKey, sender: PeerLocation, packet: UnsafeRawPointer,
-               packetBytes: Int) -> MeshForward {
-    guard let peer = routes.route(destination, sender: sender.raw) else { return .noRoute }
+  func forward(source: DERPKey, destination: DERPKey, packet: UnsafeRawPointer, packetBytes: Int) -> MeshForward {
+    guard let peer = routes.route(destination) else { return .noRoute }
     guard outboxes[peer].enqueue(source: source, destination: destination, packet: packet, packetBytes: packetBytes)
     else { return .queueFull }
     packetsQueued.add(1, ordering: .relaxed)
@@ -136,7 +136,7 @@ final class MeshLinks: @unchecked Sendable {
         lastError = ""
         defer {
           connected.withLock { $0[index] = false }
-          for (key, senders) in routes.forgetAll(via: index) { tellSenders(key, senders) }
+          for (key, receivers) in routes.forgetAll(via: index) { tellReceivers(key, receivers) }
           let dropped = outboxes[index].discardAll()
           if !stopping {
             log(.warning, "mesh: lost \(endpoint.text); forgot its keys" + (dropped > 0 ? ", dropped \(dropped) queued bytes" : ""))
@@ -205,16 +205,17 @@ final class MeshLinks: @unchecked Sendable {
   private func handle(_ frame: ReceivedFrame, from index: Int) {
     switch frame {
     case .peerPresent(let key, _, _): routes.present(key, via: index)
-    case .peerGone(let key, _): tellSenders(key, routes.gone(key, via: index))
+    case .peerGone(let key, _): tellReceivers(key, routes.gone(key, via: index))
     default: break  // KeepAlive, and anything a newer server may add
     }
   }
 
-  /// `key` left the region: its local senders get PeerGone(Disconnected)
-  /// from their own workers.
-  private func tellSenders(_ key: DERPKey, _ senders: [UInt64]) {
+  /// `key` left the region: the local connections that received from it get
+  /// PeerGone(Disconnected) from their own workers (unless `key` connected
+  /// here meanwhile: the worker checks).
+  private func tellReceivers(_ key: DERPKey, _ receivers: [UInt64]) {
     var touched = Set<Int>()
-    for raw in senders {
+    for raw in receivers {
       let location = PeerLocation(raw: raw)
       guard location.worker < goneMailboxes.count else { continue }
       goneMailboxes[location.worker].post(key: key, to: location)

@@ -134,17 +134,14 @@ extension Worker {
     beginClose(location.slot, reason: .closedByMesh)
   }
 
-  /// PeerGone(Disconnected) for mesh keys that left the region, to the local
-  /// connections that had sent to them (derper does the same).
+  /// PeerGone(Disconnected) for mesh keys that left the other relays, to the
+  /// local connections that had received from them (derper's rule). A key
+  /// that is connected here now keeps them: its connection tells them when it
+  /// leaves.
   @inline(__always)
   func deliverMeshGone() {
     guard let mesh = shared.mesh, mesh.goneMailboxes[index].hasItems else { return }
-    for (key, location) in mesh.goneMailboxes[index].take() {
-      guard let conn = conns.resolve(slot: location.slot, generation: location.generation),
-        conn.pointee.state == .registered
-      else { continue }
-      if queuePeerGone(location.slot, conn, key, reason: .disconnected) { stats.add(.peerGoneDisconnectedFrames) }
-    }
+    for (key, location) in mesh.goneMailboxes[index].take() { passOnReceiver(location.raw, of: key) }
   }
 
   /// Registration side: remember where the connection comes from, for watchers.

@@ -80,30 +80,51 @@ extension Worker {
     meshConnectionLeft(conn, at: location)
     if remaining == 0 { tellWatchersGone(key) }
     guard let set = conn.pointee.sentTo else { return }
+    let receivers = UnsafeBufferPointer(start: set, count: Int(conn.pointee.sentToCount))
     if remaining > 0 {
-      // derper tracks senders per key: a surviving duplicate inherits the set,
+      // derper tracks receivers per key: a surviving duplicate inherits the set,
       // so the key's last connection still tells everyone it sent to.
       guard let survivor = peers.lookup(key) else { return }
-      for i in 0..<Int(conn.pointee.sentToCount) {
-        if survivor.worker == index {
-          if let s = conns.resolve(slot: survivor.slot, generation: survivor.generation) { addSentTo(s, set[i]) }
-        } else {
-          sendControl(.inheritSentTo(key: key, member: survivor, destination: PeerLocation(raw: set[i])),
-                      to: survivor.worker)
-        }
-      }
+      for destination in receivers { handReceiver(destination, of: key, to: survivor) }
       return
     }
-    for i in 0..<Int(conn.pointee.sentToCount) {
-      let dest = PeerLocation(raw: set[i])
-      if dest.worker == index {
-        guard let d = conns.resolve(slot: dest.slot, generation: dest.generation), d.pointee.state == .registered,
-          dest.slot != slot
-        else { continue }
-        if queuePeerGone(dest.slot, d, key, reason: .disconnected) { stats.add(.peerGoneDisconnectedFrames) }
-      } else {
-        sendControl(.peerGone(key: key, location: dest, reason: .disconnected), to: dest.worker)
-      }
+    // Another relay of the region still has the key (a client moving between
+    // relays connects to the new one first): like derper, nobody is told yet;
+    // they are told when the key leaves the region.
+    if let mesh = shared.mesh, mesh.routes.adoptReceivers(of: key, receivers) { return }
+    for destination in receivers where destination != location.raw { tellPeerGone(key, to: PeerLocation(raw: destination)) }
+  }
+
+  /// `destination` received from `key`: the connection of `key` at `member`
+  /// is now the one to tell it when `key` leaves.
+  func handReceiver(_ destination: UInt64, of key: DERPKey, to member: PeerLocation) {
+    guard member.worker != index else {
+      guard let m = conns.resolve(slot: member.slot, generation: member.generation), m.pointee.state == .registered
+      else { return tellPeerGone(key, to: PeerLocation(raw: destination)) }
+      return addSentTo(m, destination)
     }
+    sendControl(.inheritSentTo(key: key, member: member, destination: PeerLocation(raw: destination)),
+                to: member.worker)
+  }
+
+  /// `destination` received from `key`, and whoever was to tell it when `key`
+  /// leaves is gone: a connection of `key` still on this relay takes it over,
+  /// else the mesh while another relay has `key`, else it is told now.
+  func passOnReceiver(_ destination: UInt64, of key: DERPKey) {
+    if let member = peers.lookup(key) { return handReceiver(destination, of: key, to: member) }
+    if let mesh = shared.mesh, mesh.routes.adoptReceivers(of: key, CollectionOfOne(destination)) { return }
+    tellPeerGone(key, to: PeerLocation(raw: destination))
+  }
+
+  /// PeerGone(Disconnected) for `key` to the connection at `destination`, on
+  /// whichever worker it lives.
+  func tellPeerGone(_ key: DERPKey, to destination: PeerLocation) {
+    guard destination.worker == index else {
+      return sendControl(.peerGone(key: key, location: destination, reason: .disconnected), to: destination.worker)
+    }
+    guard let d = conns.resolve(slot: destination.slot, generation: destination.generation),
+      d.pointee.state == .registered
+    else { return }
+    if queuePeerGone(destination.slot, d, key, reason: .disconnected) { stats.add(.peerGoneDisconnectedFrames) }
   }
 }

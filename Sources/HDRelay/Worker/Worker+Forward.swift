@@ -5,8 +5,10 @@ import HDProtocol
 
 extension Worker {
   /// `source` is the sender's key, or for a mesh ForwardPacket the key it
-  /// names; `tracksSender` records the destination for PeerGone(Disconnected)
-  /// (a mesh peer's own key never leaves on behalf of the sources it forwards).
+  /// names. `tracksSender` (a local sender) records the destination for
+  /// PeerGone(Disconnected) on the sending connection; for a ForwardPacket
+  /// the destination is recorded as a receiver of the mesh key instead (a
+  /// mesh peer's own key never leaves on behalf of the sources it forwards).
   @inline(__always)
   func forward(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, source: DERPKey, destination: DERPKey,
                packet: UnsafeMutableRawPointer, packetBytes: Int, tracksSender: Bool) {
@@ -17,9 +19,7 @@ extension Worker {
       // Not here: another relay of the region may have it (never for a
       // packet that came from the mesh: one hop only).
       if tracksSender, let mesh = shared.mesh {
-        let sender = PeerLocation(worker: index, slot: slot, generation: conn.pointee.generation)
-        switch mesh.forward(source: source, destination: destination, sender: sender, packet: packet,
-                            packetBytes: packetBytes) {
+        switch mesh.forward(source: source, destination: destination, packet: packet, packetBytes: packetBytes) {
         case .queued:
           stats.add(.meshForwardedPackets)
           return
@@ -34,7 +34,11 @@ extension Worker {
       if kind == .disco { sendNotHere(slot, conn, destination) }
       return
     }
-    if tracksSender { recordSentTo(conn, location) }
+    if tracksSender {
+      recordSentTo(conn, location)
+    } else if let mesh = shared.mesh {
+      meshReceivers.note(source, location.raw, in: mesh.routes)
+    }
     currentSender = slot
     if location.worker == index {
       deliverLocal(location, source: source, packet: packet, packetBytes: packetBytes, kind: kind)

@@ -150,10 +150,15 @@ extension Worker {
       }
       return true
     case .inheritSentTo?:
+      let destination = body.load(fromByteOffset: 40, as: UInt64.self)
       guard let member = conns.resolve(slot: location.slot, generation: location.generation),
         member.pointee.state == .registered
-      else { return true }
-      addSentTo(member, body.load(fromByteOffset: 40, as: UInt64.self))
+      else {
+        // The heir left too: someone else must tell `destination` (or it is told now).
+        passOnReceiver(destination, of: DERPKey(bytes: body))
+        return true
+      }
+      addSentTo(member, destination)
     case nil:
       break
     }

@@ -60,6 +60,8 @@ final class Worker: @unchecked Sendable {
   let sweepTicks: UInt64
   /// Mesh watchers on this worker and their backlogs (Worker+Mesh.swift).
   var meshWatch = MeshWatchState()
+  /// (mesh source, receiver) pairs already reported to the mesh routes.
+  let meshReceivers = MeshReceiverCache()
   /// `busy_poll` in ns (0 = off), and when the loop last handled completions.
   let busyPollNanoseconds: UInt64
   var lastWorkNanoseconds: UInt64 = 0
