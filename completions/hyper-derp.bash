@@ -14,6 +14,7 @@ _hyper_derp() {
     --busy-poll) COMPREPLY=(); return ;;
     --tls-cert) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --tls-ca-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --ktls) COMPREPLY=($(compgen -W "auto required off" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "trace debug info warn error critical off warning" -- "$cur")); return ;;
     --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
@@ -28,6 +29,6 @@ _hyper_derp() {
     --metrics-tls-cert) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --metrics-tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
-  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --busy-poll --tls-cert --tls-key --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --help" -- "$cur")); return; fi
+  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --busy-poll --tls-cert --tls-key --tls-ca-file --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --help" -- "$cur")); return; fi
 }
 complete -F _hyper_derp hyper-derp

@@ -37,6 +37,24 @@ enum CertificateInspector {
     } ?? nil
   }
 
+  /// How many certificates a PEM bundle holds, when every CERTIFICATE (or
+  /// TRUSTED CERTIFICATE) block in it parses; nil when one does not.
+  static func bundleCertificateCount(_ pem: [UInt8]) -> Int? {
+    defer { ERR_clear_error() }
+    let markers: Set<Substring> = ["-----BEGIN CERTIFICATE-----", "-----BEGIN TRUSTED CERTIFICATE-----"]
+    let blocks = String(decoding: pem, as: UTF8.self).split(whereSeparator: \.isNewline)
+      .filter { markers.contains($0.drop { $0 == " " }) }.count
+    let parsed = withBIO(pem) { bio -> Int in
+      var count = 0
+      while let cert = PEM_read_bio_X509_AUX(bio, nil, noPassphrase, nil) {
+        X509_free(cert)
+        count += 1
+      }
+      return count
+    } ?? 0
+    return parsed == blocks ? parsed : nil
+  }
+
   static func isPrivateKey(_ pem: [UInt8]) -> Bool {
     defer { ERR_clear_error() }
     return withBIO(pem) { bio -> Bool in

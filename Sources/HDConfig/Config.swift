@@ -114,6 +114,9 @@ public struct Config: Sendable, Equatable {
   public var busyPollMicroseconds: Int
   public var tlsCert: String?
   public var tlsKey: String?
+  /// CA bundle for the TLS connections the relay makes (mesh peers, the
+  /// verify_clients controller); nil = OpenSSL's default verify paths.
+  public var tlsCAFile: String? = nil
   public var ktls: KTLSMode
   public var logLevel: LogLevel
   public var logFormat: LogFormat

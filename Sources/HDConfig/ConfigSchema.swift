@@ -59,6 +59,12 @@ public enum ConfigSchema {
       doc: "Private key for the DERP port.",
       read: { .optional($0.tlsKey) }, write: { $0.tlsKey = $1.optionalStringValue }),
     ConfigKeySpec(
+      "tls_ca_file", flag: "--tls-ca-file", type: .path,
+      defaultDescription: "OpenSSL's default verify paths (SSL_CERT_FILE / SSL_CERT_DIR, else the system store)",
+      rangeDescription: "readable PEM file of CA certificates", lineage: .new,
+      doc: "CA certificates the relay trusts when it connects out over TLS: https mesh.peers and an https verify_clients.url (not used for the DERP port or client certificates). Unset, the peers' certificates must chain to OpenSSL's default verify paths, which honour SSL_CERT_FILE and SSL_CERT_DIR like OpenSSL and Go (derper) do. A link whose verification fails logs which source it trusted.",
+      read: { .optional($0.tlsCAFile) }, write: { $0.tlsCAFile = $1.optionalStringValue }),
+    ConfigKeySpec(
       "ktls", flag: "--ktls",
       type: .enumeration(KTLSMode.allCases.map(\.rawValue), aliases: [:]),
       defaultDescription: "auto", rangeDescription: "auto, required, off", lineage: .new,
@@ -101,7 +107,7 @@ public enum ConfigSchema {
       read: { .optional($0.mesh.keyFile) }, write: { $0.mesh.keyFile = $1.optionalStringValue }),
     ConfigKeySpec(
       "mesh.peers", flag: "--mesh-peer", type: .hostList, defaultDescription: "[]", lineage: .new,
-      doc: "Other relays of the same region to mesh with (derper's -mesh-with): each is dialled at https://host/derp (or the http(s) URL given) with the mesh key, its clients are watched, and packets for them are forwarded there. Needs mesh.key_file. https peers must present a certificate valid for the host (system CA store); an http:// URL exposes the mesh key to anyone on the path.",
+      doc: "Other relays of the same region to mesh with (derper's -mesh-with): each is dialled at https://host/derp (or the http(s) URL given) with the mesh key, its clients are watched, and packets for them are forwarded there. Needs mesh.key_file. https peers must present a certificate valid for the host that chains to tls_ca_file (or OpenSSL's default verify paths); an http:// URL exposes the mesh key to anyone on the path.",
       read: { .strings($0.mesh.peers) }, write: { $0.mesh.peers = $1.stringsValue }),
     ConfigKeySpec(
       "verify_clients.url", flag: "--verify-client-url", type: .url, defaultDescription: "none",

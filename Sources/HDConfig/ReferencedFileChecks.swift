@@ -45,6 +45,9 @@ enum ReferencedFileChecks {
         diagnostics += expiry(certNotAfter, path: certPath!, key: certKey, origins: origins, nowSeconds: nowSeconds)
       }
     }
+    if let caFile = config.tlsCAFile {
+      diagnostics += checkCABundle(caFile, origins: origins)
+    }
     if let keyFile = config.keyFile {
       diagnostics += checkKeyFile(keyFile, origins: origins)
     }
@@ -101,6 +104,31 @@ enum ReferencedFileChecks {
       ]
     }
     return []
+  }
+
+  /// tls_ca_file: exists, is readable, and is nothing but PEM certificates
+  /// (at least one). System bundles run to a few hundred KiB.
+  private static func checkCABundle(_ path: String, origins: [String: SettingOrigin]) -> [Diagnostic] {
+    let key = "tls_ca_file"
+    let at = origin(key, origins)
+    switch FileAccess.readBytes(path, limitBytes: 16 << 20) {
+    case .failure(.notFound):
+      return [at.diagnostic(.error, .fileNotFound, key: key, "\(key) file '\(path)' does not exist",
+                            suggestion: "point it at the PEM file of the CA that signed the mesh peers' (or the controller's) certificates, or remove it to use SSL_CERT_FILE / the system store")]
+    case .failure(.unreadable(let why)):
+      return [at.diagnostic(.error, .fileUnreadable, key: key, "\(key) file '\(path)' cannot be read: \(why)")]
+    case .success(let bytes):
+      switch CertificateInspector.bundleCertificateCount(bytes) {
+      case let count? where count > 0: return []
+      case .some:
+        return [at.diagnostic(.error, .certificateInvalid, key: key, "'\(path)' holds no PEM certificate",
+                              suggestion: "a CA bundle is one or more -----BEGIN CERTIFICATE----- blocks")]
+      case nil:
+        return [at.diagnostic(.error, .certificateInvalid, key: key,
+                              "'\(path)' has a certificate block that does not parse as PEM",
+                              suggestion: "check the file is a PEM CA bundle (not DER, not truncated)")]
+      }
+    }
   }
 
   /// 64 hex digits (derper's -mesh-psk-file form), whitespace around ignored.

@@ -3,6 +3,7 @@
 // context built from the certificate files).
 import HDConfig
 import HDProtocol
+import HDTLS
 
 /// Where the relay writes its (rare, off-hot-path) log lines. The lifecycle
 /// code supplies it; the data plane calls it only for setup, errors and
@@ -38,15 +39,11 @@ public struct RelayOptions: Sendable {
   public var verifyTimeoutSeconds: Double = RelayDefaults.verifyTimeoutSeconds
   /// mesh.peers: seconds between attempts to reach a peer (derper: 5). Tests shorten it.
   var meshRetrySeconds = 5.0
-  /// mesh.peers over https: CA bundle the peers' certificates must chain to
-  /// (nil = the system store). Tests point it at their own certificate.
-  var meshTrustedCertificatesFile: String?
-  /// verify_clients.url over https: CA bundle the controller's certificate
-  /// must chain to (nil = the system store). Tests point it at their own.
-  var verifyTrustedCertificatesFile: String?
   /// verify_clients.url: verifications queued or in flight per worker before new
   /// ones count as queue_full (tests lower it).
   var verifyPendingPerWorkerMax = ClientVerifier.pendingPerWorkerMaxDefault
+  /// What https mesh peers and an https verify_clients.url must chain to.
+  var outboundTrust: TLSTrust { .outbound(caFile: config.tlsCAFile, setting: "tls_ca_file") }
 
   public init(
     config: Config, serverKeyPair: DERPKeyPair, workerCount: Int, pinCores: [Int]? = nil,

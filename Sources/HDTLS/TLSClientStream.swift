@@ -40,6 +40,9 @@ public struct TLSClientOptions: Sendable {
   /// PEM file of trusted certificates. nil (and no pin) = accept any
   /// certificate (tests).
   public var trustedCertificatesFile: String?
+  /// Verify against OpenSSL's default verify paths (SSL_CERT_FILE /
+  /// SSL_CERT_DIR, else the system store) instead of a file; see TLSTrust.
+  public var trustsOpenSSLDefaultPaths = false
   /// Trust exactly this certificate instead of a CA, as Tailscale's client
   /// does for a DERP node with `CertName: "sha256-raw:…"`. Excludes
   /// `trustedCertificatesFile`.
@@ -83,7 +86,8 @@ public final class TLSClientStream {
   /// takes ownership and closes it). Honours the socket's SO_RCVTIMEO.
   public init(fileDescriptor: Int32, options: TLSClientOptions = TLSClientOptions()) throws(TLSStreamError) {
     ERR_clear_error()
-    if options.pinnedCertificate != nil && options.trustedCertificatesFile != nil {
+    let verifiesWithCAs = options.trustedCertificatesFile != nil || options.trustsOpenSSLDefaultPaths
+    if options.pinnedCertificate != nil && verifiesWithCAs {
       throw .setup("a pinned certificate replaces CA verification: set the pin or a trust file, not both")
     }
     guard let ctx = SSL_CTX_new(TLS_client_method()) else {
@@ -98,6 +102,9 @@ public final class TLSClientStream {
     if let list = options.tls12CipherList { configured = configured && SSL_CTX_set_cipher_list(ctx, list) == 1 }
     if let trusted = options.trustedCertificatesFile {
       configured = configured && SSL_CTX_load_verify_locations(ctx, trusted, nil) == 1
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+    } else if options.trustsOpenSSLDefaultPaths {
+      configured = configured && SSL_CTX_set_default_verify_paths(ctx) == 1
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
     }
     pinCheck = options.pinnedCertificate.map {
@@ -117,7 +124,7 @@ public final class TLSClientStream {
     self.fileDescriptor = fileDescriptor
     SessionRecordState.attach(state, to: ssl)
     if let name = options.serverName { _ = ctls_set_tlsext_host_name(ssl, name) }
-    if options.trustedCertificatesFile != nil, let name = options.verifyPeerName, let param = SSL_get0_param(ssl) {
+    if verifiesWithCAs, let name = options.verifyPeerName, let param = SSL_get0_param(ssl) {
       let set = SelfSignedCertificate.isIPLiteral(name) ? X509_VERIFY_PARAM_set1_ip_asc(param, name) : X509_VERIFY_PARAM_set1_host(param, name, 0)
       guard set == 1 else {
         throw .setup(OpenSSLErrorQueue.drainText(fallback: "cannot check the certificate against \(name)"))
@@ -133,7 +140,7 @@ public final class TLSClientStream {
       let why = OpenSSLErrorQueue.drainText(fallback: "SSL_get_error \(error), errno \(savedErrno)")
       if let rejection = pinCheck?.rejection { throw .certificateRejected(rejection) }
       let verifyResult = SSL_get_verify_result(ssl)
-      if options.trustedCertificatesFile != nil, verifyResult != X509_V_OK {
+      if verifiesWithCAs, verifyResult != X509_V_OK {
         throw .certificateRejected(String(cString: X509_verify_cert_error_string(verifyResult)))
       }
       throw error == SSL_ERROR_WANT_READ ? .timedOut : .handshake(why)

@@ -156,21 +156,88 @@ final class RelayMeshLinkTests: XCTestCase {
     let bob = try DERPClient.connectTLS(host: "127.0.0.1", port: UInt16(portB))
 
     let trusting = try RelayHarness(
-      workers: 1, { $0.mesh.peers = ["https://127.0.0.1:\(portB)"] },
-      adjust: { [meshKey] in $0.meshKey = meshKey; $0.meshRetrySeconds = 0.2; $0.meshTrustedCertificatesFile = cert })
+      workers: 1, { $0.mesh.peers = ["https://127.0.0.1:\(portB)"]; $0.tlsCAFile = cert },
+      adjust: { [meshKey] in $0.meshKey = meshKey; $0.meshRetrySeconds = 0.2 })
     try waitUntil("the link with the right CA is up and learned bob") { trusting.relay.meshRoute(bob.publicKey) == 0 }
     XCTAssertEqual(trusting.relay.statsSnapshot().meshPeersConnected, 1)
 
     let distrusting = try RelayHarness(
-      workers: 1, { $0.mesh.peers = ["https://127.0.0.1:\(portB)"] },
-      adjust: { [meshKey] in $0.meshKey = meshKey; $0.meshRetrySeconds = 0.2; $0.meshTrustedCertificatesFile = otherCert })
-    try waitUntil("the failure is logged") {
-      distrusting.logs.lines.joined(separator: "\n").contains("mesh: cannot reach https://127.0.0.1:\(portB)")
+      workers: 1, { $0.mesh.peers = ["https://127.0.0.1:\(portB)"]; $0.tlsCAFile = otherCert },
+      adjust: { [meshKey] in $0.meshKey = meshKey; $0.meshRetrySeconds = 0.2 })
+    try waitUntil("the failure is logged, naming what was trusted") {
+      distrusting.logs.lines.joined(separator: "\n").contains(
+        "mesh: cannot reach https://127.0.0.1:\(portB): TLS certificate rejected")
+        && distrusting.logs.lines.joined(separator: "\n").contains("(trusted: CA bundle \(otherCert) (tls_ca_file))")
     }
     Thread.sleep(forTimeInterval: 0.5)
     XCTAssertEqual(distrusting.relay.statsSnapshot().meshPeersConnected, 0)
     XCTAssertNil(distrusting.relay.meshRoute(bob.publicKey))
     XCTAssertEqual(b.relay.statsSnapshot().watchers, 1, "only the verified link watches B")
+  }
+
+  /// Without tls_ca_file a link trusts OpenSSL's default verify paths, so
+  /// SSL_CERT_FILE and SSL_CERT_DIR (as OpenSSL and derper honour them) let a
+  /// region on a private CA mesh without touching the system bundle; without
+  /// them the private CA is not trusted and the log names what was.
+  func testWithoutACAFileLinksTrustSSLCertFileAndSSLCertDir() throws {
+    let tree = TestFixtureTree()
+    let (cert, key) = try makeTestCertificate(tree, name: "relay-b", subjectAltName: "IP:127.0.0.1")
+    let hashedDirectory = tree.path("hashed")
+    try FileManager.default.createDirectory(atPath: hashedDirectory, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: cert, toPath: hashedDirectory + "/" + (try subjectHash(cert)) + ".0")
+    let portB = Int(freeLoopbackPort())
+    let serverKeys = DERPKeyPair.generate()
+    let tls = try RelayTLS(certificatePath: cert, keyPath: key, ktls: .off, serverKey: serverKeys.publicKey)
+    let b = try RelayHarness(
+      workers: 1, { $0.port = portB; $0.tlsCert = cert; $0.tlsKey = key; $0.ktls = .off },
+      adjust: { [meshKey] in $0.meshKey = meshKey; $0.tls = tls; $0.serverKeyPair = serverKeys })
+    let bob = try DERPClient.connectTLS(host: "127.0.0.1", port: UInt16(portB))
+    defer {
+      unsetenv("SSL_CERT_FILE")
+      unsetenv("SSL_CERT_DIR")
+    }
+    func dialler() throws -> RelayHarness {
+      try RelayHarness(
+        workers: 1, { $0.mesh.peers = ["https://127.0.0.1:\(portB)"] },
+        adjust: { [meshKey] in $0.meshKey = meshKey; $0.meshRetrySeconds = 0.2 })
+    }
+
+    unsetenv("SSL_CERT_FILE")
+    unsetenv("SSL_CERT_DIR")
+    let untrusting = try dialler()
+    try waitUntil("the system store does not know the private CA, and the log says it was used") {
+      untrusting.logs.lines.joined(separator: "\n").contains(
+        "(trusted: OpenSSL default verify paths: file /usr/lib/ssl/cert.pem (SSL_CERT_FILE unset), "
+          + "directory /usr/lib/ssl/certs (SSL_CERT_DIR unset))")
+    }
+    untrusting.relay.stop(graceSeconds: 0)
+    XCTAssertNil(untrusting.relay.meshRoute(bob.publicKey))
+
+    setenv("SSL_CERT_FILE", cert, 1)
+    let byFile = try dialler()
+    try waitUntil("SSL_CERT_FILE's CA is trusted") { byFile.relay.meshRoute(bob.publicKey) == 0 }
+    byFile.relay.stop(graceSeconds: 0)
+
+    unsetenv("SSL_CERT_FILE")
+    setenv("SSL_CERT_DIR", "/nonexistent:" + hashedDirectory, 1)
+    let byDirectory = try dialler()
+    try waitUntil("SSL_CERT_DIR's hashed CA is trusted (second entry of the list)") {
+      byDirectory.relay.meshRoute(bob.publicKey) == 0
+    }
+    XCTAssertEqual(b.relay.statsSnapshot().watchers, 1, "only the live verified link watches B")
+  }
+
+  /// `openssl x509 -hash`: the file name OpenSSL looks a CA up by in a directory.
+  private func subjectHash(_ cert: String) throws -> String {
+    let openssl = Process()
+    openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    openssl.arguments = ["x509", "-hash", "-noout", "-in", cert]
+    let out = Pipe()
+    openssl.standardOutput = out
+    try openssl.run()
+    openssl.waitUntilExit()
+    return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      .trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   /// A peer that accepts TCP and never answers keeps its link inside the

@@ -64,8 +64,8 @@ final class VerifyClientsHTTPSTests: XCTestCase {
   }
 
   private func relay(url: String, trust: String) throws -> RelayHarness {
-    try RelayHarness(workers: 2, { $0.verifyClients = VerifyClientsConfig(url: url, failOpen: false) },
-                     adjust: { $0.verifyTrustedCertificatesFile = trust; $0.verifyTimeoutSeconds = 3 })
+    try RelayHarness(workers: 2, { $0.verifyClients = VerifyClientsConfig(url: url, failOpen: false); $0.tlsCAFile = trust },
+                     adjust: { $0.verifyTimeoutSeconds = 3 })
   }
 
   private func handshake(_ harness: RelayHarness, keys: DERPKeyPair) -> DERPClient? {

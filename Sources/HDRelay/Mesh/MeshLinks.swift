@@ -28,7 +28,8 @@ final class MeshLinks: @unchecked Sendable {
   private let serverKeys: DERPKeyPair
   private let meshKey: DERPKey
   private let retrySeconds: Double
-  private let trustedCertificatesFile: String?
+  /// What https peers' certificates must chain to (named in the log when they do not).
+  let trust: TLSTrust
   private let log: RelayLogSink
   private let stopFlag = Atomic<Bool>(false)
   private var threads: [pthread_t] = []
@@ -46,7 +47,7 @@ final class MeshLinks: @unchecked Sendable {
   private let wakeWorker: @Sendable (Int) -> Void
 
   init(endpoints: [MeshEndpoint], serverKeys: DERPKeyPair, meshKey: DERPKey, retrySeconds: Double,
-       trustedCertificatesFile: String?, outboxBytes: Int, workerCount: Int, log: @escaping RelayLogSink,
+       trust: TLSTrust, outboxBytes: Int, workerCount: Int, log: @escaping RelayLogSink,
        wakeWorker: @escaping @Sendable (Int) -> Void) throws(RelayError) {
     goneMailboxes = (0..<workerCount).map { _ in MeshGoneMailbox() }
     self.wakeWorker = wakeWorker
@@ -54,7 +55,7 @@ final class MeshLinks: @unchecked Sendable {
     self.serverKeys = serverKeys
     self.meshKey = meshKey
     self.retrySeconds = retrySeconds
-    self.trustedCertificatesFile = trustedCertificatesFile
+    self.trust = trust
     self.log = log
     var boxes: [MeshOutbox] = []
     for _ in endpoints { boxes.append(try MeshOutbox(capacityBytes: outboxBytes)) }
@@ -144,7 +145,10 @@ final class MeshLinks: @unchecked Sendable {
         }
         try pump(client, index: index)
       } catch {
-        let text = "\(error)"
+        var text = "\(error)"
+        // Which CAs were trusted: the usual cause is a private CA that is not
+        // in tls_ca_file / SSL_CERT_FILE, or a bundle for another region.
+        if case .certificateRejected = error, endpoint.tls { text += " (trusted: \(trust))" }
         if text != lastError && !stopping {
           log(.warning, "mesh: cannot reach \(endpoint.text): \(text); retrying every \(retrySeconds) s")
           lastError = text
@@ -161,17 +165,13 @@ final class MeshLinks: @unchecked Sendable {
     options.connectTimeoutSeconds = 5
     options.handshakeTimeoutSeconds = 5
     if endpoint.tls {
-      return try DERPClient.connectTLS(
-        host: endpoint.host, port: endpoint.port, keys: serverKeys, options: options,
-        tls: TLSClientOptions(trustedCertificatesFile: trustedCertificatesFile ?? MeshLinks.systemTrustStore,
-                              verifyPeerName: endpoint.host))
+      var tls = TLSClientOptions(verifyPeerName: endpoint.host)
+      trust.apply(to: &tls)
+      return try DERPClient.connectTLS(host: endpoint.host, port: endpoint.port, keys: serverKeys, options: options,
+                                       tls: tls)
     }
     return try DERPClient.connect(host: endpoint.host, port: endpoint.port, keys: serverKeys, options: options)
   }
-
-  /// Debian's CA bundle: mesh peers must prove who they are, or a
-  /// man in the middle would learn the mesh key.
-  static let systemTrustStore = "/etc/ssl/certs/ca-certificates.crt"
 
   /// Reads the peer's presence stream and writes the outbox until the
   /// connection fails or the relay stops.

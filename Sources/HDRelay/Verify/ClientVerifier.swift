@@ -8,6 +8,7 @@
 @preconcurrency import Glibc
 import HDConfig
 import HDProtocol
+import HDTLS
 import Synchronization
 
 final class ClientVerifier: @unchecked Sendable {
@@ -39,9 +40,9 @@ final class ClientVerifier: @unchecked Sendable {
   private var threads: [pthread_t] = []
   private let wake: @Sendable (Int) -> Void
 
-  init(url: HTTPURL, trustedCertificatesFile: String? = nil, failOpen: Bool, timeoutSeconds: Double,
+  init(url: HTTPURL, trust: TLSTrust = .openSSLDefaults, failOpen: Bool, timeoutSeconds: Double,
        pendingPerWorkerMax: Int, workerCount: Int, wake: @escaping @Sendable (Int) -> Void) {
-    client = VerifyHTTPClient(url: url, trustedCertificatesFile: trustedCertificatesFile)
+    client = VerifyHTTPClient(url: url, trust: trust)
     self.pendingPerWorkerMax = max(1, pendingPerWorkerMax)
     self.failOpen = failOpen
     timeoutNanoseconds = UInt64(max(0.001, timeoutSeconds) * 1e9)
@@ -88,7 +89,8 @@ final class ClientVerifier: @unchecked Sendable {
   var summary: String {
     let scheme = client.url.isHTTPS ? "https" : "http"
     return "verify_clients: asking \(scheme)://\(client.url.hostHeader)\(client.url.pathAndQuery) about each client "
-      + "(timeout \(Double(timeoutNanoseconds) / 1e9) s, fail_open \(failOpen))"
+      + "(timeout \(Double(timeoutNanoseconds) / 1e9) s, fail_open \(failOpen)"
+      + (client.url.isHTTPS ? ", trusting \(client.trust))" : ")")
   }
 
   private func run() {
@@ -182,7 +184,7 @@ extension ClientVerifier {
     case .failure(let why): throw RelayError("verify_clients.url: \(why)")
     case .success(let parsed): url = parsed
     }
-    return ClientVerifier(url: url, trustedCertificatesFile: options.verifyTrustedCertificatesFile,
+    return ClientVerifier(url: url, trust: options.outboundTrust,
                           failOpen: options.config.verifyClients.failOpen,
                           timeoutSeconds: options.verifyTimeoutSeconds, pendingPerWorkerMax: options.verifyPendingPerWorkerMax,
                           workerCount: options.workerCount, wake: wake)

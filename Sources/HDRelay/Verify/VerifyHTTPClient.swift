@@ -15,8 +15,8 @@ import HDTLS
 
 struct VerifyHTTPClient {
   let url: HTTPURL
-  /// CA bundle for https:// controllers (nil = the system store).
-  var trustedCertificatesFile: String? = nil
+  /// Trusted CAs for https:// controllers (tls_ca_file, else OpenSSL's default verify paths).
+  var trust: TLSTrust = .openSSLDefaults
   /// Largest response body read (derper: io.LimitReader 4 KiB).
   static let bodyBytesMax = 4096
   /// Largest status line + headers accepted.
@@ -136,9 +136,6 @@ struct VerifyHTTPClient {
     }
   }
 
-  /// Debian's CA bundle, the default trust store for https:// controllers.
-  static let systemTrustStore = "/etc/ssl/certs/ca-certificates.crt"
-
   /// HTTPS: TLS on the connected socket (blocking, with receive and send
   /// timeouts so no call outlives the deadline by more than a poll slice).
   private func exchangeTLS(_ fd: Int32, _ body: [UInt8], _ deadline: UInt64, _ stop: () -> Bool) -> VerifyOutcome {
@@ -155,12 +152,9 @@ struct VerifyHTTPClient {
     setTimeouts(own, nanoseconds: deadline - now)  // the handshake: the rest of the deadline
     let stream: TLSClientStream
     do throws(TLSStreamError) {
-      stream = try TLSClientStream(
-        fileDescriptor: own,
-        options: TLSClientOptions(
-          serverName: isIPLiteral(url.host) ? nil : url.host,
-          trustedCertificatesFile: trustedCertificatesFile ?? VerifyHTTPClient.systemTrustStore,
-          verifyPeerName: url.host))
+      var options = TLSClientOptions(serverName: isIPLiteral(url.host) ? nil : url.host, verifyPeerName: url.host)
+      trust.apply(to: &options)
+      stream = try TLSClientStream(fileDescriptor: own, options: options)
     } catch {
       return .failed(error == .timedOut ? .timeout : .unreachable)
     }

@@ -66,7 +66,7 @@ final class RelayShared: @unchecked Sendable {
       }
       mesh = try MeshLinks(
         endpoints: endpoints, serverKeys: options.serverKeyPair, meshKey: meshKey,
-        retrySeconds: options.meshRetrySeconds, trustedCertificatesFile: options.meshTrustedCertificatesFile,
+        retrySeconds: options.meshRetrySeconds, trust: options.outboundTrust,
         outboxBytes: Tuning.meshOutboxBytes, workerCount: options.workerCount, log: options.log,
         wakeWorker: { [wakeFDs = fds] w in
           var one: UInt64 = 1
