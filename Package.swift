@@ -10,6 +10,7 @@
 //                HDRelay (io_uring data plane, workers, lifecycle)
 //                HDMetrics (metrics/health/debug HTTP server, off the data plane)
 //                HDOps (doctor, topology, recommend, sysctl tuning; injectable root)
+//                HDProbe (DERP map, probes of running relays, status; hdctl derpmap/probe/status)
 //   Executables: hyper-derp (daemon), hdctl (ops tool), hd-bench (load generator)
 import PackageDescription
 
@@ -43,7 +44,8 @@ let package = Package(
     .target(name: "HDOps", dependencies: ["HDConfig", "CSys", "CURing"], swiftSettings: strict),
 
     .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDCLI", "HDRelay", "HDMetrics"], swiftSettings: strict),
-    .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDCLI", "HDOps", "HDClient"], swiftSettings: strict),
+    .target(name: "HDProbe", dependencies: ["HDConfig", "HDClient", "HDProtocol", "HDTLS", "CTLS"], swiftSettings: strict),
+    .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDCLI", "HDOps", "HDClient", "HDProbe"], swiftSettings: strict),
     .executableTarget(name: "hd-tls-check", dependencies: ["HDRelay", "HDClient", "HDTLS", "HDConfig", "HDProtocol"],
       swiftSettings: strict),
     .executableTarget(name: "hd-bench", dependencies: ["HDClient", "HDProtocol", "HDConfig", "CURing", "CSys",
@@ -51,6 +53,7 @@ let package = Package(
 
     .testTarget(name: "HDConfigTests", dependencies: ["HDConfig", "HDCLI"], resources: [.copy("Corpus")],
       swiftSettings: strict),
+    .testTarget(name: "HDProbeTests", dependencies: ["HDProbe", "HDConfig"], swiftSettings: strict),
     .testTarget(name: "HDProtocolTests", dependencies: ["HDProtocol"], swiftSettings: strict),
     .testTarget(name: "HDClientTests", dependencies: ["HDClient", "HDProtocol"], swiftSettings: strict),
     .testTarget(name: "HDRelayTests", dependencies: ["HDRelay", "HDClient", "HDConfig", "HDProtocol", "CSys"], swiftSettings: strict),

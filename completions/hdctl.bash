@@ -11,7 +11,7 @@ _hdctl() {
     esac
   done
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=($(compgen -W "check-config explain generate doctor recommend tune version --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "check-config explain generate doctor recommend tune derpmap status version --help" -- "$cur"))
     return
   fi
   case "$cmd" in
@@ -54,6 +54,25 @@ _hdctl() {
         --root) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --apply --persist --revert --root --help" -- "$cur")); return; fi
+      ;;
+    derpmap)
+      case "$prev" in
+        --node) COMPREPLY=(); return ;;
+        --region-id) COMPREPLY=(); return ;;
+        --region-code) COMPREPLY=(); return ;;
+        --region-name) COMPREPLY=(); return ;;
+        --format) COMPREPLY=($(compgen -W "json policy headscale" -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--node --region-id --region-code --region-name --format --omit-default-regions --insecure-for-tests --help" -- "$cur")); return; fi
+      ;;
+    status)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --ca-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --interval) COMPREPLY=(); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --ca-file --interval --json --watch --help" -- "$cur")); return; fi
+      COMPREPLY=()
       ;;
     version)
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--help" -- "$cur")); return; fi

@@ -69,9 +69,52 @@ public enum HdctlCommands {
     ],
     exitCodes: [(0, "done"), (1, "failed"), (64, "usage error")])
 
+  public static let derpmap = CommandSpec(
+    name: "derpmap", summary: "print the DERP map region for the relays of a mesh (Tailscale or Headscale)",
+    details: """
+      One --node per relay of the region, in the order clients should prefer them:
+        --node HOST[,config=PATH][,ipv4=ADDR][,ipv6=ADDR][,name=NAME][,derp-port=N][,stun-port=N][,cert=PATH]
+      HOST is the name clients dial and send as TLS server name. The DERP port, STUN port
+      and certificate come from the relay's config file (config=PATH, else the built-in
+      defaults) unless given; a self-signed certificate becomes CertName "sha256-raw:<hex>".
+      Field names and types are Tailscale's tailcfg.DERPRegion/DERPNode. Formats: json (a
+      tailcfg.DERPMap, also read by hdctl probe), policy (the derpMap section of a tailnet
+      policy file), headscale (Headscale's DERP map YAML, for derp.paths). Refuses a map a
+      client would reject: a plain-TCP port (unless --insecure-for-tests), a missing host
+      name, duplicate node names.
+      """,
+    options: [
+      OptionSpec("--node", .string, repeatable: true, valueName: "HOST[,KEY=VALUE...]", help: "a relay of the region (see above)"),
+      OptionSpec("--region-id", .int, help: "RegionID (900-999 are kept for self-hosted relays)"),
+      OptionSpec("--region-code", .string, valueName: "CODE", help: "RegionCode, a short name such as fra"),
+      OptionSpec("--region-name", .string, valueName: "NAME", help: "RegionName (default: the code)"),
+      OptionSpec("--format", .enumeration(["json", "policy", "headscale"]), help: "json (default), policy or headscale"),
+      OptionSpec("--omit-default-regions", help: "set OmitDefaultRegions: clients use only these relays"),
+      OptionSpec("--insecure-for-tests", help: "allow plain-TCP relays (InsecureForTests): test tailnets only"),
+    ],
+    exitCodes: [(0, "printed"), (1, "refused: the map would not work"), (64, "usage error")])
+
+  public static let status = CommandSpec(
+    name: "status", summary: "one screen about a running relay, from its metrics server",
+    details: """
+      Reads /health and /metrics of the relay's metrics server (URL such as
+      http://127.0.0.1:9090; without one, metrics.port of --config on 127.0.0.1) and shows
+      uptime, version, workers, peers, throughput over --interval seconds, drops by reason,
+      TLS modes, mesh links, certificate expiry and open files.
+      """,
+    positionals: [PositionalSpec("URL", .string, optional: true, help: "the metrics server, http:// or https://")],
+    options: [
+      OptionSpec("--config", .path, help: "take the metrics port and TLS from this config (default \(defaultConfigPath))"),
+      OptionSpec("--ca-file", .path, help: "CA bundle for an https metrics server (default: the system store)"),
+      OptionSpec("--interval", .int, valueName: "SECONDS", help: "time between the two scrapes rates come from (default 1)"),
+      OptionSpec("--json", help: "one JSON object"),
+      OptionSpec("--watch", help: "refresh every interval until interrupted"),
+    ],
+    exitCodes: [(0, "shown (the relay answered)"), (1, "the relay did not answer"), (64, "usage error")])
+
   public static let version = CommandSpec(name: "version", summary: "print the version", exitCodes: [(0, "printed")])
 
   public static let tool = ToolSpec(
     name: "hdctl", summary: "operations tool for the Hyper-DERP relay",
-    commands: [checkConfig, explain, generate, doctor, recommend, tune, version])
+    commands: [checkConfig, explain, generate, doctor, recommend, tune, derpmap, status, version])
 }

@@ -15,6 +15,8 @@ enum HdctlDispatcher {
     "doctor": runDoctor,
     "recommend": runRecommend,
     "tune": runTune,
+    "derpmap": runDERPMap,
+    "status": runStatus,
   ]
 
   static func run(_ arguments: [String]) -> Int32 {
