@@ -220,7 +220,7 @@ final class DERPMapTests: XCTestCase {
 
     var missingCertificate = request
     missingCertificate.nodes[0].certificatePath = directory + "/missing.pem"
-    XCTAssertTrue(refusals(missingCertificate).contains { $0.contains("missing.pem") && $0.contains("no such file") })
+    XCTAssertTrue(refusals(missingCertificate).contains { $0.contains("missing.pem") && $0.contains("No such file") })
 
     var noRegion = request
     noRegion.regionID = 0

@@ -6,6 +6,7 @@
 @preconcurrency import Glibc
 import HDConfig
 import HDProtocol
+import HDTLS
 
 /// One relay of the region, as given on the command line:
 /// `HOST[,config=PATH][,ipv4=ADDR][,ipv6=ADDR][,name=NAME][,derp-port=N][,stun-port=N][,cert=PATH]`.
@@ -169,10 +170,11 @@ public enum DERPMapBuilder {
 
     let certificatePath = spec.certificatePath ?? (config.tlsEnabled ? config.tlsCert : nil)
     if let certificatePath {
-      switch CertificateFile.load(path: certificatePath) {
-      case .success(let certificate):
-        if certificate.isSelfSigned { node.certName = certificate.pinCertName }
-      case .failure(let failure): problems.append(DERPMapBuildError("\(label): \(failure)"))
+      do {
+        let leaf = try CertificateFileReport.read(certificatePath: certificatePath, keyPath: nil).leaf
+        if leaf.selfSigned { node.certName = leaf.pin.certName }
+      } catch {
+        problems.append(DERPMapBuildError("\(label): \(error)"))
       }
     } else if request.insecureForTests {
       node.insecureForTests = true
