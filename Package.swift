@@ -41,7 +41,7 @@ let package = Package(
     .target(name: "HDClient", dependencies: ["HDProtocol", "HDTLS", "CSys"], swiftSettings: strict),
     .target(name: "HDRelay", dependencies: ["HDConfig", "HDProtocol", "HDTLS", "HDClient", "CURing", "CSys"], swiftSettings: strict),
     .target(name: "HDMetrics", dependencies: ["HDRelay", "HDTLS", "HDConfig", "CSys"], swiftSettings: strict),
-    .target(name: "HDOps", dependencies: ["HDConfig", "CSys", "CURing"], swiftSettings: strict),
+    .target(name: "HDOps", dependencies: ["HDConfig", "HDTLS", "CSys", "CURing"], swiftSettings: strict),
 
     .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDCLI", "HDRelay", "HDMetrics"], swiftSettings: strict),
     .target(name: "HDProbe", dependencies: ["HDConfig", "HDClient", "HDProtocol", "HDTLS", "CTLS"], swiftSettings: strict),

@@ -112,9 +112,34 @@ public enum HdctlCommands {
     ],
     exitCodes: [(0, "shown (the relay answered)"), (1, "the relay did not answer"), (64, "usage error")])
 
+  public static let cert = CommandSpec(
+    name: "cert", summary: "make certificates for the relay (self-signed, pinned in the DERP map)",
+    details: """
+      self-signed: writes DIR/cert.pem (0644) and DIR/key.pem (0600), an ECDSA P-256
+      certificate for the given IP addresses (and host names) that the relay serves with
+      tls_cert/tls_key, and prints the DERP map CertName pin, sha256-raw:<hex of the
+      SHA-256 of the DER certificate>. Tailscale clients (1.82 and later) trust the relay
+      by that pin instead of a CA, so no domain is needed. The relay logs the same pin at
+      start and on every reload. A new certificate has a new pin: update the DERP map
+      before the relay serves it.
+      """,
+    positionals: [PositionalSpec("ACTION", .enumeration(["self-signed"]), help: "what to make: self-signed")],
+    options: [
+      OptionSpec("--ip", .string, repeatable: true, valueName: "ADDR", help: "IPv4/IPv6 address the relay is reached at"),
+      OptionSpec("--hostname", .string, repeatable: true, valueName: "NAME", help: "DNS name it is also reached at"),
+      OptionSpec("--out", .directory, help: "directory for cert.pem and key.pem (created if missing)"),
+      OptionSpec("--days", .int, help: "validity in days (default \(selfSignedDefaultDays))"),
+      OptionSpec("--force", help: "replace cert.pem/key.pem that already exist"),
+    ],
+    exitCodes: [(0, "written; the pin is printed"), (1, "cannot write the files"), (64, "usage error")])
+
+  /// Default validity of `hdctl cert self-signed`: a pinned certificate is
+  /// replaced by hand (with a DERP map change), so not too often.
+  public static let selfSignedDefaultDays = 365
+
   public static let version = CommandSpec(name: "version", summary: "print the version", exitCodes: [(0, "printed")])
 
   public static let tool = ToolSpec(
     name: "hdctl", summary: "operations tool for the Hyper-DERP relay",
-    commands: [checkConfig, explain, generate, doctor, recommend, tune, derpmap, status, version])
+    commands: [checkConfig, explain, generate, doctor, recommend, tune, derpmap, status, cert, version])
 }

@@ -74,6 +74,7 @@ public final class Relay: @unchecked Sendable {
     }
     shared.log(.info, "relay listening on \(boundAddresses.joined(separator: ", ")) with \(workers.count) worker(s)")
     shared.log(.info, shared.tls?.modeDescription ?? "plain TCP on the DERP port (no tls_cert/tls_key)")
+    if let tls = shared.tls { shared.log(.info, tls.certificateDescription()) }
     if let verifier = shared.verifier { shared.log(.info, verifier.summary) }
     if let mesh = shared.mesh {
       shared.log(.info, "mesh: dialling \(mesh.endpoints.map(\.text).joined(separator: ", ")) with the mesh key")

@@ -33,6 +33,12 @@ public struct CertificateSummary: Sendable, Equatable {
     ERR_clear_error()
   }
 
+  /// The leaf certificate an OpenSSL server context (SSL_CTX) serves.
+  public init?(servedBy context: OpaquePointer) {
+    guard let cert = SSL_CTX_get0_certificate(context) else { return nil }
+    self.init(cert)
+  }
+
   /// Whole days from `now` until expiry, rounded down; negative once expired.
   public func daysLeft(now: Int64) -> Int64 {
     let seconds = notAfter - now

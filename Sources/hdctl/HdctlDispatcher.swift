@@ -17,6 +17,7 @@ enum HdctlDispatcher {
     "tune": runTune,
     "derpmap": runDERPMap,
     "status": runStatus,
+    "cert": runCert,
   ]
 
   static func run(_ arguments: [String]) -> Int32 {

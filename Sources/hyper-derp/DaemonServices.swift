@@ -55,7 +55,7 @@ enum DaemonServices {
 
     context.reloader.register(
       ReloadHook(name: "relay log level", keys: ["log_level"]) { _, new in relay.setLogLevel(new.logLevel) })
-    if let tls { context.reloader.register(tls.reloadHook) }
+    if let tls { context.reloader.register(tls.reloadHook(log: { level, message in relayLog.log(level, message) })) }
 
     var services: [any DaemonService] = [RelayService(relay: relay, graceSeconds: relayGraceSeconds)]
     if let metrics { services.append(MetricsService(server: metrics)) }

@@ -2,7 +2,9 @@
 // operator documentation cannot drift from the exposition.
 import Foundation
 import HDConfig
+import HDProtocol
 import HDRelay
+import HDTLS
 import XCTest
 
 @testable import HDMetrics
@@ -19,10 +21,13 @@ final class MetricsDocumentationTests: XCTestCase {
       if name.hasPrefix("hyper_derp_") || name.hasPrefix("process_") { documented.insert(String(name)) }
     }
     let source = FakeMetricsSource()
-    // With a STUN responder attached, so its (conditional) families are checked too.
+    // With a STUN responder and a metrics certificate, so their (conditional)
+    // families are checked too.
+    let certificate = CertificateSummary(
+      notBefore: 0, notAfter: 86_400, selfSigned: true, pin: CertificatePin(derCertificate: [1, 2, 3]))
     let metrics = CollectedMetrics.collect(
       from: source, server: MetricsServerCounters(), build: BuildInfo(version: "docs"),
-      kernelTLSSetting: "auto", stun: STUNStatsSnapshot())
+      kernelTLSSetting: "auto", stun: STUNStatsSnapshot(), metricsCertificate: certificate)
     XCTAssertNotNil(metrics.process)
     let exposed = Set(
       MetricsExposition.render(metrics).split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map {

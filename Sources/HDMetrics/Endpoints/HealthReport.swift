@@ -1,7 +1,12 @@
 // /health: the C++ server's fields (status, uptime_seconds, workers,
 // peers_active, recv_bytes, send_bytes) plus the DERP port's TLS mode and a
-// `checks` object. 200 only while serving; 503 while starting, draining or
-// when a check fails, so load balancers stop sending clients.
+// `checks` object and the served certificates. 200 only while serving; 503
+// while starting, draining or when a check fails, so load balancers stop
+// sending clients. A DERP certificate that expires soon is reported, not
+// failed (the relay still serves every client); an expired one fails,
+// because every client refuses it. The metrics certificate never fails
+// /health: DERP clients do not see it.
+import HDConfig
 import HDRelay
 
 /// Lifecycle state the daemon reports to the metrics server.
@@ -16,6 +21,9 @@ enum ServingState: String {
 enum HealthReport {
   static func response(_ metrics: CollectedMetrics, state: ServingState, uptimeSeconds: Int) -> HTTPResponse {
     let workersRunning = !metrics.workers.isEmpty
+    let derpCertificateValid = !metrics.certificates.contains {
+      $0.listener == .derp && $0.summary.isExpired(now: metrics.nowSeconds)
+    }
     let status: String
     let healthy: Bool
     switch state {
@@ -24,7 +32,7 @@ enum HealthReport {
     case .draining:
       (status, healthy) = ("draining", false)
     case .serving:
-      (status, healthy) = workersRunning ? ("ok", true) : ("failing", false)
+      (status, healthy) = workersRunning && derpCertificateValid ? ("ok", true) : ("failing", false)
     }
     let totals = metrics.totals
     let byTransport = TransportMode.allCases.map {
@@ -47,17 +55,33 @@ enum HealthReport {
           ("configured", .unsigned(totals.meshPeersConfigured)), ("connected", .unsigned(totals.meshPeersConnected)),
         ])
       ),
+      ("tls_certificates", .array(metrics.certificates.map { certificate($0, nowSeconds: metrics.nowSeconds) })),
       (
         "checks",
         .object([
           ("started", .bool(state != .starting)),
           ("not_draining", .bool(state != .draining)),
           ("workers_running", .bool(workersRunning)),
+          ("derp_certificate_not_expired", .bool(derpCertificateValid)),
         ])
       ),
     ])
     return HTTPResponse(
       status: healthy ? .ok : .serviceUnavailable, contentType: "application/json",
       body: Array((body.serialized + "\n").utf8))
+  }
+
+  /// `pin` is the DERP map CertName for a self-signed certificate, null for a
+  /// CA-issued one (its clients verify the CA; a pin would break at renewal).
+  static func certificate(_ served: ListenerCertificate, nowSeconds: Int64) -> JSONText {
+    let summary = served.summary
+    return .object([
+      ("listener", .string(served.listener.rawValue)),
+      ("not_after", .string(UTCDate.formatTimestamp(summary.notAfter))),
+      ("days_left", .integer(summary.daysLeft(now: nowSeconds))),
+      ("expired", .bool(summary.isExpired(now: nowSeconds))),
+      ("self_signed", .bool(summary.selfSigned)),
+      ("pin", summary.selfSigned ? .string(summary.pin.certName) : .null),
+    ])
   }
 }

@@ -54,4 +54,16 @@ extension MetricsExposition {
       help: "Userspace TLS connections closed after the handshake for a bad record, record overflow or alert.",
       tls.userspaceRecordErrors)
   }
+
+  /// Only listeners with TLS have a sample; the alert rules compare it with time().
+  static func writeCertificateExpiry(_ certificates: [ListenerCertificate], to writer: inout PrometheusTextWriter) {
+    guard !certificates.isEmpty else { return }
+    writer.family(
+      "hyper_derp_tls_cert_expiry_timestamp_seconds", type: .gauge,
+      help: "When the certificate a TLS listener serves now expires (notAfter), seconds since the epoch; "
+        + "follows SIGHUP reloads.",
+      samples: certificates.map {
+        PrometheusSample([("listener", $0.listener.rawValue)], .integer(UInt64(clamping: $0.summary.notAfter)))
+      })
+  }
 }

@@ -13,6 +13,7 @@ enum MetricsExposition {
     writeConnections(metrics.totals, to: &writer)
     writeFrames(metrics.totals, to: &writer)
     writeTLS(metrics.totals.tls, to: &writer)
+    writeCertificateExpiry(metrics.certificates, to: &writer)
     writeVerifyClients(metrics.totals.verifyClients, to: &writer)
     if let stun = metrics.stun { writeSTUN(stun, to: &writer) }
     writePerWorker(metrics, to: &writer)

@@ -180,7 +180,7 @@ public final class MetricsServer: Sendable {
     let stunServer = stun.withLock { $0 }
     let metrics = CollectedMetrics.collect(
       from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting,
-      stun: stunServer?.statsSnapshot())
+      stun: stunServer?.statsSnapshot(), metricsCertificate: tls?.leaf)
     switch route {
     case .metrics:
       return HTTPResponse(

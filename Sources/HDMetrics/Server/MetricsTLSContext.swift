@@ -1,11 +1,14 @@
 // The metrics server's own HTTPS context (metrics.tls_cert / metrics.tls_key),
 // independent of the DERP port's TLS. Userspace OpenSSL on the metrics thread.
 import CTLS
+import HDTLS
 
 /// An OpenSSL server context loaded from a PEM certificate chain and key.
 /// SSL_CTX is safe to share once configured; only the metrics thread uses it.
 public final class MetricsTLSContext: @unchecked Sendable {
   let context: OpaquePointer
+  /// The certificate served (for the expiry metric and /health).
+  private(set) var leaf: CertificateSummary?
 
   public init(certificatePath: String, keyPath: String) throws(MetricsServerError) {
     guard let context = SSL_CTX_new(TLS_server_method()) else {
@@ -30,6 +33,7 @@ public final class MetricsTLSContext: @unchecked Sendable {
       throw MetricsServerError(
         "metrics.tls_key '\(keyPath)' does not match metrics.tls_cert '\(certificatePath)': \(openSSLErrorText())")
     }
+    leaf = CertificateSummary(servedBy: context)
   }
 
   deinit {

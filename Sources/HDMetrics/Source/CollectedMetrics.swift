@@ -1,6 +1,8 @@
 // Everything one /metrics or /health answer is rendered from, gathered once
 // per request so all numbers in a response come from the same moment.
+import HDConfig
 import HDRelay
+import HDTLS
 
 struct CollectedMetrics {
   var totals: RelayStatsSnapshot
@@ -15,15 +17,25 @@ struct CollectedMetrics {
   var dataPlaneTLS: DataPlaneTLS
   /// nil when no STUN responder is attached (stun_port 0): the STUN families are then left out.
   var stun: STUNStatsSnapshot?
+  /// Certificates served now, DERP port first; empty without TLS.
+  var certificates: [ListenerCertificate] = []
+  /// Wall clock of the collection (expiry in days on /health).
+  var nowSeconds: Int64 = UTCDate.nowSeconds()
 
   static func collect(
     from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, kernelTLSSetting: String,
-    stun: STUNStatsSnapshot? = nil
+    stun: STUNStatsSnapshot? = nil, metricsCertificate: CertificateSummary? = nil
   ) -> CollectedMetrics {
-    CollectedMetrics(
+    var certificates: [ListenerCertificate] = []
+    if let derp = source.derpCertificate { certificates.append(ListenerCertificate(listener: .derp, summary: derp)) }
+    if let metrics = metricsCertificate {
+      certificates.append(ListenerCertificate(listener: .metrics, summary: metrics))
+    }
+    return CollectedMetrics(
       totals: source.statsSnapshot(), perWorker: (source as? any PerWorkerStatsSource)?.workerStatsSnapshots(),
       workers: source.workersSnapshot(), process: ProcessMetrics.read(), server: server, build: build,
-      dataPlaneTLS: DataPlaneTLS(mode: source.dataPlaneTLSMode, kernelTLSSetting: kernelTLSSetting), stun: stun)
+      dataPlaneTLS: DataPlaneTLS(mode: source.dataPlaneTLSMode, kernelTLSSetting: kernelTLSSetting), stun: stun,
+      certificates: certificates)
   }
 
   /// Registered peers over all workers (the C++ `peers_active`).
@@ -56,4 +68,17 @@ struct MetricsServerCounters {
   var connectionsRejected: UInt64 = 0
   var connectionsAccepted: UInt64 = 0
   var connectionsOpen: Int = 0
+}
+
+/// A certificate one of the daemon's TLS listeners serves.
+struct ListenerCertificate: Equatable {
+  enum Listener: String {
+    /// The relay's DERP port (`tls_cert`).
+    case derp
+    /// The metrics server (`metrics.tls_cert`).
+    case metrics
+  }
+
+  var listener: Listener
+  var summary: CertificateSummary
 }

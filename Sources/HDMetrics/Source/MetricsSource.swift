@@ -3,6 +3,7 @@
 // from the metrics thread and must only read counters or ask the workers
 // through their own off-hot-path channels.
 import HDRelay
+import HDTLS
 
 public protocol MetricsSource: Sendable {
   /// Counters summed over all workers.
@@ -14,6 +15,13 @@ public protocol MetricsSource: Sendable {
   /// How the DERP port carries bytes: `plain`, or the TLS data path new
   /// connections get (`userspace` or `kernel`), as decided at start.
   var dataPlaneTLSMode: String { get }
+  /// The certificate the DERP port serves now (follows SIGHUP reloads); nil
+  /// for plain TCP.
+  var derpCertificate: CertificateSummary? { get }
+}
+
+extension MetricsSource {
+  public var derpCertificate: CertificateSummary? { nil }
 }
 
 /// A source that can also report each worker's own counters, for the

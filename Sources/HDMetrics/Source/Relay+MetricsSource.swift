@@ -3,10 +3,13 @@
 // loads (no locks, no worker round trip); peersSnapshot() asks the workers and
 // only /debug/peers calls it.
 import HDRelay
+import HDTLS
 
 extension Relay: PerWorkerStatsSource {
   public var dataPlaneTLSMode: String {
     guard let tls = options.tls as? RelayTLS else { return "plain" }
     return tls.dataPath.rawValue
   }
+
+  public var derpCertificate: CertificateSummary? { (options.tls as? RelayTLS)?.certificate }
 }

@@ -13,10 +13,17 @@ public struct ReloadHook: Sendable {
   public var keys: [String]
   public var name: String
   public var apply: @Sendable (_ old: Config, _ new: Config) throws -> Void
+  /// The hook reads files its keys name, whose content can change under an
+  /// unchanged path (a renewed certificate): it runs on every reload.
+  public var rereadsFiles: Bool
 
-  public init(name: String, keys: [String], apply: @escaping @Sendable (_ old: Config, _ new: Config) throws -> Void) {
+  public init(
+    name: String, keys: [String], rereadsFiles: Bool = false,
+    apply: @escaping @Sendable (_ old: Config, _ new: Config) throws -> Void
+  ) {
     self.name = name
     self.keys = keys
+    self.rereadsFiles = rereadsFiles
     self.apply = apply
   }
 }
@@ -76,17 +83,19 @@ public final class ConfigReloader: Sendable {
     return state.withLock { state -> ReloadOutcome in
       let old = state.current
       let changes = ConfigChange.between(old, new)
-      if changes.isEmpty { return .unchanged }
       let live = Set(["log_level", "log_format"] + state.hooks.flatMap(\.keys))
       let changedKeys = Set(changes.map(\.key))
+      let due = state.hooks.filter { $0.rereadsFiles || !changedKeys.isDisjoint(with: $0.keys) }
+      if changes.isEmpty && due.isEmpty { return .unchanged }
       // Fallible components first: if one refuses, nothing has changed yet.
-      for hook in state.hooks where !changedKeys.isDisjoint(with: hook.keys) {
+      for hook in due {
         do {
           try hook.apply(old, new)
         } catch {
           return .rejected(reason: "\(hook.name): \(error)")
         }
       }
+      if changes.isEmpty { return .unchanged }
       logSink.setLevel(new.logLevel)
       logSink.setFormat(new.logFormat)
       // Restart-only keys keep their running value, so a later diff stays honest.

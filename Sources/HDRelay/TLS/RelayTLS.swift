@@ -97,13 +97,36 @@ public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
     context.withLock { $0 = fresh }
   }
 
-  /// The live-reload hook for `tls_cert`/`tls_key` (register it with the daemon's ConfigReloader).
-  public var reloadHook: ReloadHook {
-    ReloadHook(name: "TLS certificate", keys: ["tls_cert", "tls_key"]) { [self] _, new in
+  /// The leaf certificate new connections get: expiry, self-signed, pin
+  /// (`hyper_derp_tls_cert_expiry_timestamp_seconds`, /health). Follows reloads.
+  public var certificate: CertificateSummary? { currentContext.leaf }
+
+  /// One line for the log at start and after each reload: when the
+  /// certificate expires and, when it is self-signed, the pin the DERP map
+  /// needs (clients reaching the relay by IP trust nothing else).
+  public func certificateDescription(nowSeconds: Int64 = UTCDate.nowSeconds()) -> String {
+    let context = currentContext
+    guard let leaf = context.leaf else { return "TLS certificate \(context.certificatePath): expiry unreadable" }
+    let days = leaf.daysLeft(now: nowSeconds)
+    let expiry = leaf.isExpired(now: nowSeconds)
+      ? "EXPIRED on \(UTCDate.format(leaf.notAfter)); clients refuse it"
+      : "expires \(UTCDate.format(leaf.notAfter)), in \(days) day\(days == 1 ? "" : "s")"
+    guard leaf.selfSigned else { return "TLS certificate \(context.certificatePath): \(expiry)" }
+    return "TLS certificate \(context.certificatePath) is self-signed (\(expiry)): give this node "
+      + "\"CertName\": \"\(leaf.pin.certName)\" in the DERP map"
+  }
+
+  /// The live-reload hook for `tls_cert`/`tls_key` (register it with the
+  /// daemon's ConfigReloader). It re-reads the files on every SIGHUP, even
+  /// when the paths did not change (certbot renews in place), and logs the
+  /// certificate now served.
+  public func reloadHook(log: @escaping RelayLogSink) -> ReloadHook {
+    ReloadHook(name: "TLS certificate", keys: ["tls_cert", "tls_key"], rereadsFiles: true) { [self] _, new in
       guard let cert = new.tlsCert, let key = new.tlsKey else {
         throw RelayError("TLS reload: turning TLS off needs a restart; keeping the previous certificate")
       }
       try reloadCertificates(certificatePath: cert, keyPath: key)
+      log(.info, "reload: " + certificateDescription())
     }
   }
 
