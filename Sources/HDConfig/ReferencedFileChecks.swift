@@ -2,9 +2,9 @@
 // readable, parse, belong together and are not (about to be) expired, and the
 // DERP key file, when present, has the expected form.
 
-enum ReferencedFileChecks {
-  /// Certificates expiring sooner than this get a warning.
-  static let expiryWarningSeconds: Int64 = 14 * 24 * 3600
+public enum ReferencedFileChecks {
+  /// Certificates expiring sooner than this get a warning (check-config and doctor).
+  public static let expiryWarningSeconds: Int64 = 14 * 24 * 3600
 
   static func check(_ config: Config, origins: [String: SettingOrigin], nowSeconds: Int64) -> [Diagnostic] {
     var diagnostics: [Diagnostic] = []

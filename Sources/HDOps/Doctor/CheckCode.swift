@@ -30,6 +30,8 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
   case portPrivilege = "PORT_PRIVILEGE"
   case tlsCert = "TLS_CERT"
   case metricsTLSCert = "METRICS_TLS_CERT"
+  case tlsCertExpiry = "TLS_CERT_EXPIRY"
+  case metricsCertExpiry = "METRICS_CERT_EXPIRY"
   case relayHealth = "RELAY_HEALTH"
 
   public var section: CheckSection {
@@ -42,7 +44,7 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
       return .networkSysctls
     case .cpuTopology, .cpuAllowed, .workers, .pinCores: return .cpu
     case .nofile, .memlock, .sysctlFileMax, .sysctlNrOpen, .portPrivilege: return .limits
-    case .tlsCert, .metricsTLSCert: return .certificates
+    case .tlsCert, .metricsTLSCert, .tlsCertExpiry, .metricsCertExpiry: return .certificates
     case .relayHealth: return .runningRelay
     }
   }
@@ -75,6 +77,8 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
     case .portPrivilege: return "ports below ip_unprivileged_port_start can be bound"
     case .tlsCert: return "tls_cert/tls_key load, match and are not expiring (as check-config)"
     case .metricsTLSCert: return "metrics.tls_cert/tls_key load, match and are not expiring"
+    case .tlsCertExpiry: return "the DERP certificate: days left (warn under 14), key matches, DERP map pin when self-signed"
+    case .metricsCertExpiry: return "the metrics certificate: days left (warn under 14), key matches"
     case .relayHealth: return "a running relay answers GET /health (when metrics are on)"
     }
   }

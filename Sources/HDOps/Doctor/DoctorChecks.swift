@@ -29,6 +29,8 @@ public enum DoctorChecks {
     case .portPrivilege: return portPrivilege(context)
     case .tlsCert: return certificates(context, prefix: "")
     case .metricsTLSCert: return certificates(context, prefix: "metrics.")
+    case .tlsCertExpiry: return certificateExpiry(context, listener: .derp)
+    case .metricsCertExpiry: return certificateExpiry(context, listener: .metrics)
     case .relayHealth: return relayHealth(context)
     }
   }
