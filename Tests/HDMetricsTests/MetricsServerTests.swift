@@ -117,7 +117,9 @@ final class MetricsServerTests: XCTestCase {
     // Informational: one of two mesh links down does not fail the check.
     XCTAssertEqual(json["mesh_peers"] as? [String: Int], ["configured": 2, "connected": 1])
     let checks = try XCTUnwrap(json["checks"] as? [String: Bool])
-    XCTAssertEqual(checks, ["started": true, "not_draining": true, "workers_running": true])
+    XCTAssertEqual(
+      checks, ["started": true, "not_draining": true, "workers_running": true, "derp_certificate_not_expired": true])
+    XCTAssertEqual((json["tls_certificates"] as? [Any])?.count, 0, "plain TCP: no certificate")
     server.setDraining(true)
     health = try httpGet(port: port, path: "/health")
     XCTAssertEqual(health.status, 503)
