@@ -10,18 +10,17 @@ import HDTLS
 extension TLSClientOptions {
   /// - Parameters:
   ///   - certName: the node's CertName (nil or "" when the map has none).
-  ///   - trustedCertificatesFile: CA bundle used when the CertName is not a pin.
+  ///   - trust: the CAs used when the CertName is not a pin.
   ///   - dialledHost: the node's HostName or address; checked against the
   ///     certificate when CA-verifying without a CertName.
   public static func forDERPNode(
-    certName: String?, trustedCertificatesFile: String, dialledHost: String
+    certName: String?, trust: TLSTrust, dialledHost: String
   ) -> Result<TLSClientOptions, PinSyntaxError> {
-    guard let certName, !certName.isEmpty else {
-      return .success(TLSClientOptions(trustedCertificatesFile: trustedCertificatesFile, verifyPeerName: dialledHost))
+    if let certName, certName.hasPrefix(CertificatePin.certNamePrefix) {
+      return CertificatePin.parse(certName: certName).map { TLSClientOptions(pinnedCertificate: $0) }
     }
-    guard certName.hasPrefix(CertificatePin.certNamePrefix) else {
-      return .success(TLSClientOptions(trustedCertificatesFile: trustedCertificatesFile, verifyPeerName: certName))
-    }
-    return CertificatePin.parse(certName: certName).map { TLSClientOptions(pinnedCertificate: $0) }
+    var options = TLSClientOptions(verifyPeerName: certName.flatMap { $0.isEmpty ? nil : $0 } ?? dialledHost)
+    trust.apply(to: &options)
+    return .success(options)
   }
 }

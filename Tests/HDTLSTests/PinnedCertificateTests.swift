@@ -61,7 +61,7 @@ final class PinnedCertificateTests: XCTestCase {
     let port = try startRelay(serving: certificate)
     // As the DERP map gives it: the CertName text.
     let options = try TLSClientOptions.forDERPNode(
-      certName: certificate.pin.certName, trustedCertificatesFile: "/nonexistent", dialledHost: "127.0.0.1"
+      certName: certificate.pin.certName, trust: .openSSLDefaults, dialledHost: "127.0.0.1"
     ).get()
     let a = try connect(port, options)
     var checkingAddress = options
@@ -119,13 +119,16 @@ final class PinnedCertificateTests: XCTestCase {
     XCTAssertNil(CertificatePin(certName: "sha256-raw:" + String(repeating: "0A", count: 32)), "Tailscale compares lowercase text")
     XCTAssertNil(CertificatePin(certName: "sha256-raw:abc"))
     XCTAssertThrowsError(
-      try TLSClientOptions.forDERPNode(certName: "sha256-raw:xyz", trustedCertificatesFile: "/ca", dialledHost: "h").get()
+      try TLSClientOptions.forDERPNode(certName: "sha256-raw:xyz", trust: .openSSLDefaults, dialledHost: "h").get()
     ) { XCTAssertTrue("\($0)".contains("64 lowercase hex"), "\($0)") }
-    let named = try? TLSClientOptions.forDERPNode(certName: "derp.example.com", trustedCertificatesFile: "/ca",
-                                                   dialledHost: "10.0.0.1").get()
+    let named = try? TLSClientOptions.forDERPNode(
+      certName: "derp.example.com", trust: .bundle(path: "/ca", setting: "test"), dialledHost: "10.0.0.1").get()
     XCTAssertEqual(named?.verifyPeerName, "derp.example.com")
     XCTAssertEqual(named?.trustedCertificatesFile, "/ca")
     XCTAssertNil(named?.pinnedCertificate)
+    let plain = try? TLSClientOptions.forDERPNode(certName: "", trust: .openSSLDefaults, dialledHost: "10.0.0.1").get()
+    XCTAssertEqual(plain?.verifyPeerName, "10.0.0.1")
+    XCTAssertEqual(plain?.trustsOpenSSLDefaultPaths, true)
   }
 
   func testPinIsTheSHA256OfTheDERCertificate() throws {
