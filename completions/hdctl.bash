@@ -11,7 +11,7 @@ _hdctl() {
     esac
   done
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=($(compgen -W "check-config explain generate doctor recommend tune derpmap status version --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "check-config explain generate doctor recommend tune derpmap status cert version --help" -- "$cur"))
     return
   fi
   case "$cmd" in
@@ -73,6 +73,16 @@ _hdctl() {
       esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --ca-file --interval --json --watch --help" -- "$cur")); return; fi
       COMPREPLY=()
+      ;;
+    cert)
+      case "$prev" in
+        --ip) COMPREPLY=(); return ;;
+        --hostname) COMPREPLY=(); return ;;
+        --out) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --days) COMPREPLY=(); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--ip --hostname --out --days --force --help" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "self-signed" -- "$cur"))
       ;;
     version)
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--help" -- "$cur")); return; fi
