@@ -29,12 +29,12 @@ enum DaemonServices {
     let relay = try Relay(options: options)
     relay.setLogLevel(config.logLevel)
     // The metrics server loads its own certificate before anything listens.
+    let metricsLog = Logger(label: "metrics", sink: context.logSink)
     let metrics: MetricsServer? =
       config.metrics.port == 0
       ? nil
       : try MetricsServer(
-        config: config, source: relay, build: BuildInfo(version: ProductVersion.current),
-        logger: Logger(label: "metrics", sink: context.logSink))
+        config: config, source: relay, build: BuildInfo(version: ProductVersion.current), logger: metricsLog)
     try metrics?.start()
     do {
       try relay.start()
@@ -56,6 +56,7 @@ enum DaemonServices {
     context.reloader.register(
       ReloadHook(name: "relay log level", keys: ["log_level"]) { _, new in relay.setLogLevel(new.logLevel) })
     if let tls { context.reloader.register(tls.reloadHook(log: { level, message in relayLog.log(level, message) })) }
+    if let metrics { context.reloader.register(metrics.reloadHook(log: { metricsLog.info($0) })) }
 
     var services: [any DaemonService] = [RelayService(relay: relay, graceSeconds: relayGraceSeconds)]
     if let metrics { services.append(MetricsService(server: metrics)) }

@@ -115,6 +115,56 @@ final class CertificateExpiryMetricsTests: XCTestCase {
     XCTAssertEqual(try relay.scrape()[Self.expiryDERP], Double(renewed.notAfter))
   }
 
+  /// GET over HTTPS, trusting only `pin` (so the answer proves which certificate was served).
+  private func httpsGet(port: Int, path: String, pin: CertificatePin) throws -> String {
+    let fd = try TCPConnector.connect(host: "127.0.0.1", port: UInt16(port))
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let stream = try TLSClientStream(fileDescriptor: fd, options: TLSClientOptions(pinnedCertificate: pin))
+    try Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8).withUnsafeBytes {
+      try stream.write($0)
+    }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 16_384)
+    while true {
+      let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
+      if n == 0 { break }
+      answer += buffer.prefix(n)
+    }
+    return String(decoding: answer, as: UTF8.self)
+  }
+
+  func testMetricsCertificateIsServedReportedAndReloadedInPlace() throws {
+    _ = signal(SIGPIPE, SIG_IGN)
+    let first = try writeCertificate(days: 10)
+    let config = Config(
+      metrics: MetricsConfig(port: 0, bind: ["127.0.0.1"], tlsCert: certPath, tlsKey: keyPath))
+    let server = try MetricsServer(
+      config: config, source: FakeMetricsSource(), build: BuildInfo(version: "t"), logger: Logger(label: "t"))
+    try server.start()
+    defer { server.stop() }
+    let port = try XCTUnwrap(server.boundPorts.first)
+    let series = "hyper_derp_tls_cert_expiry_timestamp_seconds{listener=\"metrics\"} "
+    XCTAssertTrue(try httpsGet(port: port, path: "/metrics", pin: first.pin).contains(series + "\(first.notAfter)\n"))
+
+    let renewed = try writeCertificate(days: 60)
+    let logs = LogLines()
+    let reloader = ConfigReloader(
+      initial: config, logSink: LogSink(level: .warning, format: .text, output: .fileDescriptor(2))
+    ) { [config] in (config, []) }
+    reloader.register(server.reloadHook(log: { logs.append($0) }))
+    XCTAssertEqual(reloader.reload(), .unchanged)
+    XCTAssertTrue(logs.text.contains("reload: metrics TLS certificate"), logs.text)
+    XCTAssertTrue(try httpsGet(port: port, path: "/metrics", pin: renewed.pin).contains(series + "\(renewed.notAfter)\n"))
+    XCTAssertThrowsError(try httpsGet(port: port, path: "/health", pin: first.pin), "the old certificate is gone")
+
+    // A broken file keeps the served certificate.
+    try "garbage\n".write(toFile: keyPath, atomically: true, encoding: .utf8)
+    guard case .rejected(let reason) = reloader.reload() else { return XCTFail("a broken key must be rejected") }
+    XCTAssertTrue(reason.contains("keeping the previous metrics certificate"), reason)
+    XCTAssertTrue(try httpsGet(port: port, path: "/health", pin: renewed.pin).contains("\"listener\":\"metrics\""))
+  }
+
   func testMetricsListenerCertificateIsExposed() throws {
     let certificate = try writeCertificate(days: 20)
     let context = try MetricsTLSContext(certificatePath: certPath, keyPath: keyPath)

@@ -21,7 +21,8 @@ public final class MetricsServer: Sendable {
   private let build: BuildInfo
   /// The `ktls` setting, reported on /health next to the TLS data path in use.
   private let kernelTLSSetting: String
-  private let tls: MetricsTLSContext?
+  /// The HTTPS context, nil for plain HTTP; a SIGHUP reload replaces it.
+  private let tls: MetricsTLSSlot
   private let logger: Logger
   private let settings: MetricsServerLoop.Settings
   /// `ServingState` raw value index: 0 starting, 1 serving, 2 draining.
@@ -66,9 +67,9 @@ public final class MetricsServer: Sendable {
     kernelTLSSetting = config.ktls.rawValue
     switch (config.metrics.tlsCert, config.metrics.tlsKey) {
     case (let cert?, let key?):
-      tls = try MetricsTLSContext(certificatePath: cert, keyPath: key)
+      tls = MetricsTLSSlot(try MetricsTLSContext(certificatePath: cert, keyPath: key))
     case (nil, nil):
-      tls = nil
+      tls = MetricsTLSSlot(nil)
     default:
       throw MetricsServerError("metrics.tls_cert and metrics.tls_key must be set together")
     }
@@ -121,7 +122,7 @@ public final class MetricsServer: Sendable {
       throw error
     }
     running.withLock { $0 = RunningServer(thread: thread, wakeFD: wakeFD, listeners: listeners) }
-    let scheme = tls == nil ? "http" : "https"
+    let scheme = tls.current == nil ? "http" : "https"
     for listener in listeners {
       logger.info("metrics server listening", ["url": "\(scheme)://\(formatEndpoint(listener.address, listener.port))"])
     }
@@ -147,6 +148,34 @@ public final class MetricsServer: Sendable {
       return
     }
     pthread_join(server.thread, nil)
+  }
+
+  /// SIGHUP: loads `metrics.tls_cert`/`tls_key` again (also when the paths
+  /// did not change: a renewal writes new files under the same names) and
+  /// serves new connections with them; on failure the old certificate stays.
+  /// Switching between HTTP and HTTPS needs a restart.
+  public func reloadHook(log: @escaping @Sendable (String) -> Void) -> ReloadHook {
+    ReloadHook(name: "metrics TLS certificate", keys: ["metrics.tls_cert", "metrics.tls_key"], rereadsFiles: true) {
+      [tls] _, new in
+      switch (tls.current, new.metrics.tlsCert, new.metrics.tlsKey) {
+      case (nil, nil, nil):
+        return
+      case (.some, let cert?, let key?):
+        let fresh: MetricsTLSContext
+        do {
+          fresh = try MetricsTLSContext(certificatePath: cert, keyPath: key)
+        } catch {
+          throw MetricsServerError("\(error); keeping the previous metrics certificate")
+        }
+        tls.replace(with: fresh)
+        if let leaf = fresh.leaf {
+          log("reload: metrics TLS certificate \(cert): expires \(UTCDate.format(leaf.notAfter))")
+        }
+      default:
+        throw MetricsServerError(
+          "switching the metrics server between HTTP and HTTPS needs a restart; keeping the running metrics server")
+      }
+    }
   }
 
   /// Exports `server`'s counters as the `hyper_derp_stun_*` families from the
@@ -180,7 +209,7 @@ public final class MetricsServer: Sendable {
     let stunServer = stun.withLock { $0 }
     let metrics = CollectedMetrics.collect(
       from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting,
-      stun: stunServer?.statsSnapshot(), metricsCertificate: tls?.leaf)
+      stun: stunServer?.statsSnapshot(), metricsCertificate: tls.current?.leaf)
     switch route {
     case .metrics:
       return HTTPResponse(

@@ -16,7 +16,8 @@ final class MetricsServerLoop {
 
   private let listeners: [ListenSocket]
   private let wakeFD: Int32
-  private let tls: MetricsTLSContext?
+  /// The context new connections get; replaced on SIGHUP reload.
+  private let tls: MetricsTLSSlot
   private let settings: Settings
   private let shouldStop: () -> Bool
   private var connections: [HTTPConnection] = []
@@ -30,7 +31,7 @@ final class MetricsServerLoop {
   var handler: RequestHandler = { _ in .text(.internalServerError, "no handler") }
 
   init(
-    listeners: [ListenSocket], wakeFD: Int32, tls: MetricsTLSContext?, settings: Settings,
+    listeners: [ListenSocket], wakeFD: Int32, tls: MetricsTLSSlot, settings: Settings,
     shouldStop: @escaping () -> Bool
   ) {
     self.listeners = listeners
@@ -111,7 +112,7 @@ final class MetricsServerLoop {
       _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
       var one: Int32 = 1
       setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-      let transport = ConnectionTransport(fd: fd, tls: tls)
+      let transport = ConnectionTransport(fd: fd, tls: tls.current)
       guard transport.isUsable else {
         close(fd)
         continue

@@ -2,6 +2,7 @@
 // independent of the DERP port's TLS. Userspace OpenSSL on the metrics thread.
 import CTLS
 import HDTLS
+import Synchronization
 
 /// An OpenSSL server context loaded from a PEM certificate chain and key.
 /// SSL_CTX is safe to share once configured; only the metrics thread uses it.
@@ -39,6 +40,19 @@ public final class MetricsTLSContext: @unchecked Sendable {
   deinit {
     SSL_CTX_free(context)
   }
+}
+
+/// The metrics server's current TLS context (nil = plain HTTP), shared by the
+/// server (reload, /metrics) and its loop (new connections). Connections keep
+/// the context they started with: SSL_new holds its own reference.
+final class MetricsTLSSlot: Sendable {
+  private let context: Mutex<MetricsTLSContext?>
+
+  init(_ initial: MetricsTLSContext?) { context = Mutex(initial) }
+
+  var current: MetricsTLSContext? { context.withLock { $0 } }
+
+  func replace(with fresh: MetricsTLSContext) { context.withLock { $0 = fresh } }
 }
 
 /// SSL_OP_NO_RENEGOTIATION is `SSL_OP_BIT(30)`, a macro Swift cannot import.

@@ -31,8 +31,8 @@ extension DoctorChecks {
       return .skipped("\(certKey) \(cert) cannot be read as a certificate (\(check.rawValue) says why)")
     }
     let leaf = report.leaf
-    // The relay reads the DERP certificate again on SIGHUP; the metrics one only at start.
-    let apply = listener == .derp ? "systemctl reload hyper-derp" : "systemctl restart hyper-derp"
+    // The daemon reads both certificates again on SIGHUP.
+    let apply = "systemctl reload hyper-derp"
     let renew =
       leaf.selfSigned
       ? "hdctl cert self-signed --ip ADDR --out \(parentPath(of: cert)) --force, put the new pin in the DERP map, \(apply)"
