@@ -3,6 +3,7 @@
 // certificate, a normal one), and hdctl cert self-signed writing a pair the
 // relay can load, with the pin it prints.
 import Foundation
+import HDConfig
 import HDProtocol
 import HDTLS
 import XCTest
@@ -92,6 +93,51 @@ final class CertificateExpiryTests: XCTestCase {
     request.strict = false
     try install(try certificate(days: -1))
     XCTAssertEqual(DoctorCommand.run(request, style: .plain).exitCode, 1)
+  }
+
+  // MARK: TLS_CERT_SERVED
+
+  /// Records the relay's /health answer in the fixture's probes.json.
+  private func recordHealth(servedNotAfter: Int64?, pin: String?) throws {
+    let path = directory + "/probes.json"
+    var probes = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    var body: [String: Any] = ["status": "ok"]
+    if let servedNotAfter {
+      let entry: [String: Any] = [
+        "listener": "derp", "not_after": UTCDate.formatTimestamp(servedNotAfter), "pin": pin.map { $0 as Any } ?? NSNull(),
+      ]
+      body["tls_certificates"] = [entry]
+    }
+    let bodyText = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+    probes["health"] = ["status": 200, "body": bodyText]
+    try JSONSerialization.data(withJSONObject: probes).write(to: URL(fileURLWithPath: path))
+  }
+
+  func testServedCertificateMatchesTheFile() throws {
+    let current = try certificate(days: 90)
+    try install(current)
+    try recordHealth(servedNotAfter: current.notAfter, pin: current.pin.certName)
+    let outcome = try check(.tlsCertServed)
+    XCTAssertEqual(outcome.status, .ok, outcome.fact)
+    XCTAssertTrue(outcome.fact.contains("serves tls_cert /etc/hyper-derp/tls.crt as on disk"), outcome.fact)
+  }
+
+  func testRenewedFileNotYetReloadedWarns() throws {
+    let old = try certificate(days: 5)
+    let renewed = try certificate(days: 90)
+    try install(renewed)
+    try recordHealth(servedNotAfter: old.notAfter, pin: old.pin.certName)
+    let outcome = try check(.tlsCertServed)
+    XCTAssertEqual(outcome.status, .warning, outcome.fact)
+    XCTAssertTrue(outcome.fact.contains("the DERP map pin becomes \(renewed.pin.certName)"), outcome.fact)
+    XCTAssertTrue(outcome.fix?.hasPrefix("systemctl reload hyper-derp") == true, outcome.fix ?? "")
+  }
+
+  func testHealthWithoutCertificatesIsSkipped() throws {
+    try install(try certificate(days: 90))
+    try recordHealth(servedNotAfter: nil, pin: nil)
+    XCTAssertEqual(try check(.tlsCertServed).status, .skipped)
   }
 
   // MARK: hdctl cert self-signed

@@ -33,6 +33,7 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
   case tlsCertExpiry = "TLS_CERT_EXPIRY"
   case metricsCertExpiry = "METRICS_CERT_EXPIRY"
   case relayHealth = "RELAY_HEALTH"
+  case tlsCertServed = "TLS_CERT_SERVED"
 
   public var section: CheckSection {
     switch self {
@@ -45,7 +46,7 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
     case .cpuTopology, .cpuAllowed, .workers, .pinCores: return .cpu
     case .nofile, .memlock, .sysctlFileMax, .sysctlNrOpen, .portPrivilege: return .limits
     case .tlsCert, .metricsTLSCert, .tlsCertExpiry, .metricsCertExpiry: return .certificates
-    case .relayHealth: return .runningRelay
+    case .relayHealth, .tlsCertServed: return .runningRelay
     }
   }
 
@@ -80,6 +81,7 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
     case .tlsCertExpiry: return "the DERP certificate: days left (warn under 14), key matches, DERP map pin when self-signed"
     case .metricsCertExpiry: return "the metrics certificate: days left (warn under 14), key matches"
     case .relayHealth: return "a running relay answers GET /health (when metrics are on)"
+    case .tlsCertServed: return "the running relay serves the tls_cert on disk (reloaded after a renewal)"
     }
   }
 

@@ -37,7 +37,7 @@ extension DoctorChecks {
       return .skipped("metrics are served over HTTPS; ask by hand: curl -k https://\(target)/health")
     }
     let url = "http://\(target)/health"
-    switch context.probes.httpGet(host: host, port: metrics.port, path: "/health", timeoutMilliseconds: healthTimeoutMilliseconds) {
+    switch askHealth(context, host: host, port: metrics.port) {
     case .answered(let status, let body):
       let snippet = oneLine(body, limit: 100)
       if status == 200 {
@@ -50,6 +50,13 @@ extension DoctorChecks {
       return .warning(
         "no relay answers GET \(url) (\(reason))",
         fix: "systemctl start hyper-derp; journalctl -u hyper-derp -n 50")
+    }
+  }
+
+  /// GET /health once per doctor run, whichever check asks first.
+  static func askHealth(_ context: DoctorContext, host: String, port: Int) -> HealthProbeResult {
+    context.relayHealthAnswer.get {
+      context.probes.httpGet(host: host, port: port, path: "/health", timeoutMilliseconds: healthTimeoutMilliseconds)
     }
   }
 

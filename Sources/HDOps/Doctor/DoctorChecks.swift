@@ -32,6 +32,7 @@ public enum DoctorChecks {
     case .tlsCertExpiry: return certificateExpiry(context, listener: .derp)
     case .metricsCertExpiry: return certificateExpiry(context, listener: .metrics)
     case .relayHealth: return relayHealth(context)
+    case .tlsCertServed: return servedCertificate(context)
     }
   }
 }

@@ -2,6 +2,7 @@
 // (through the root) and the probes (called lazily by the checks that need
 // them, so --skip really avoids e.g. the network request).
 import HDConfig
+import Synchronization
 
 public struct DoctorContext: Sendable {
   public var environment: OpsEnvironment
@@ -10,6 +11,9 @@ public struct DoctorContext: Sendable {
   public var plan: SysctlPlan
   public var kernelRelease: String?
   public var processStatus: ProcessStatus
+  /// The relay's /health answer, asked once per doctor run (RELAY_HEALTH and
+  /// TLS_CERT_SERVED both read it).
+  let relayHealthAnswer = HealthAnswerMemo()
 
   public var root: FileSystemRoot { environment.root }
   public var probes: any HostProbes { environment.probes }
@@ -35,6 +39,18 @@ public struct DoctorContext: Sendable {
 
   /// How a fix line refers to the config file.
   public var configFileForFixes: String { loaded.path ?? LoadedConfig.defaultPath }
+}
+
+/// The first answer of a probe, kept for the other checks of the same run.
+final class HealthAnswerMemo: Sendable {
+  private let answer = Mutex<HealthProbeResult?>(nil)
+
+  func get(_ ask: () -> HealthProbeResult) -> HealthProbeResult {
+    if let known = answer.withLock({ $0 }) { return known }
+    let fresh = ask()
+    answer.withLock { $0 = fresh }
+    return fresh
+  }
 }
 
 /// "6.18.44-fc-v657" → (6, 18).
