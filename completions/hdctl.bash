@@ -11,7 +11,7 @@ _hdctl() {
     esac
   done
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=($(compgen -W "check-config explain generate doctor recommend tune derpmap status cert version --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "check-config explain generate doctor recommend tune derpmap probe status cert version --help" -- "$cur"))
     return
   fi
   case "$cmd" in
@@ -64,6 +64,25 @@ _hdctl() {
         --format) COMPREPLY=($(compgen -W "json policy headscale" -- "$cur")); return ;;
       esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--node --region-id --region-code --region-name --format --omit-default-regions --insecure-for-tests --help" -- "$cur")); return; fi
+      ;;
+    probe)
+      case "$prev" in
+        --derp-map) COMPREPLY=(); return ;;
+        --relay) COMPREPLY=(); return ;;
+        --stun-port) COMPREPLY=(); return ;;
+        --node) COMPREPLY=(); return ;;
+        --region-id) COMPREPLY=(); return ;;
+        --region-code) COMPREPLY=(); return ;;
+        --region-name) COMPREPLY=(); return ;;
+        --ca-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --mesh-key-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --packets) COMPREPLY=(); return ;;
+        --timeout) COMPREPLY=(); return ;;
+        --bandwidth-bytes) COMPREPLY=(); return ;;
+        --listen) COMPREPLY=(); return ;;
+        --interval) COMPREPLY=(); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--derp-map --relay --stun-port --node --region-id --region-code --region-name --insecure-for-tests --ca-file --mesh-key-file --packets --timeout --bandwidth-bytes --json --listen --interval --help" -- "$cur")); return; fi
       ;;
     status)
       case "$prev" in

@@ -137,9 +137,44 @@ public enum HdctlCommands {
   /// replaced by hand (with a DERP map change), so not too often.
   public static let selfSignedDefaultDays = 365
 
+  public static let probe = CommandSpec(
+    name: "probe", summary: "probe relays from the outside, like derpprobe (one-shot or --listen)",
+    details: """
+      Targets: a DERP map (--derp-map FILE or URL, as hdctl derpmap --format json or policy
+      writes it), the derpmap flags (--node, --region-id, --region-code, ...), or one relay
+      (--relay https://HOST[:PORT], http:// for a plain-TCP relay). Every node: TCP connect,
+      TLS (chain valid for CertName/HostName against --ca-file or the system store, or the
+      sha256-raw pin; days to expiry), the DERP handshake, --packets round trips between two
+      clients, a STUN binding request (the answer must carry our address) and, with
+      --bandwidth-bytes, a bandwidth check. Every ordered pair of nodes of a region: a
+      client on one sends to a client on the other (mesh forwarding). With --mesh-key-file
+      the probe clients present the mesh key, so verify_clients lets them in.
+      One-shot: a table (or --json) and exit 1 on any failure. --listen ADDR: a pass every
+      --interval seconds, results at http://ADDR/metrics (Prometheus) and http://ADDR/.
+      """,
+    options: [
+      OptionSpec("--derp-map", .string, valueName: "FILE|URL", help: "a tailcfg.DERPMap JSON file or http(s) URL"),
+      OptionSpec("--relay", .string, valueName: "URL", help: "one relay: https://HOST[:PORT] or http://HOST:PORT"),
+      OptionSpec("--stun-port", .int, help: "with --relay: also probe STUN on this UDP port"),
+      OptionSpec("--node", .string, repeatable: true, valueName: "HOST[,KEY=VALUE...]", help: "a relay, as for hdctl derpmap"),
+      OptionSpec("--region-id", .int, help: "with --node: RegionID"),
+      OptionSpec("--region-code", .string, valueName: "CODE", help: "with --node: RegionCode"),
+      OptionSpec("--region-name", .string, valueName: "NAME", help: "with --node: RegionName"),
+      OptionSpec("--insecure-for-tests", help: "with --node: allow relays without TLS in the map"),
+      OptionSpec("--ca-file", .path, help: "CA bundle for nodes without a pin (default: the system store)"),
+      OptionSpec("--mesh-key-file", .path, help: "the region's mesh key (64 hex characters)"),
+      OptionSpec("--packets", .int, help: "packets timed per packets/mesh check (default 10)"),
+      OptionSpec("--timeout", .int, valueName: "SECONDS", help: "bound on each step (default 5)"),
+      OptionSpec("--bandwidth-bytes", .int, valueName: "BYTES", help: "also send this many bytes through each node"),
+      OptionSpec("--json", help: "one JSON document"),
+      OptionSpec("--listen", .string, valueName: "ADDR", help: "run continuously; serve /metrics and / on ADDR (e.g. 127.0.0.1:9100)"),
+      OptionSpec("--interval", .int, valueName: "SECONDS", help: "with --listen: seconds between passes (default 30)"),
+    ],
+    exitCodes: [(0, "every check passed (one-shot)"), (1, "a check failed, or the targets could not be read"), (64, "usage error")])
+
   public static let version = CommandSpec(name: "version", summary: "print the version", exitCodes: [(0, "printed")])
 
   public static let tool = ToolSpec(
     name: "hdctl", summary: "operations tool for the Hyper-DERP relay",
-    commands: [checkConfig, explain, generate, doctor, recommend, tune, derpmap, status, cert, version])
+    commands: [checkConfig, explain, generate, doctor, recommend, tune, derpmap, probe, status, cert, version])
 }

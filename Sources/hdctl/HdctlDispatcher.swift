@@ -16,6 +16,7 @@ enum HdctlDispatcher {
     "recommend": runRecommend,
     "tune": runTune,
     "derpmap": runDERPMap,
+    "probe": runProbe,
     "status": runStatus,
     "cert": runCert,
   ]

@@ -50,7 +50,7 @@ final class CommandLineInterfaceTests: XCTestCase {
   func testEveryHdctlCommandIsDefined() {
     XCTAssertEqual(
       HdctlCommands.tool.commands.map(\.name),
-      ["check-config", "explain", "generate", "doctor", "recommend", "tune", "derpmap", "status", "cert", "version"])
+      ["check-config", "explain", "generate", "doctor", "recommend", "tune", "derpmap", "probe", "status", "cert", "version"])
   }
 }
 

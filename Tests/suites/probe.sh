@@ -200,4 +200,194 @@ status_down() {
 }
 check "hdctl status: a metrics server that is not there exits 1 and says why" status_down
 
+# --- hdctl derpmap from the relays' own configs, then hdctl probe on it.
+"$HDCTL" derpmap --region-id 900 --region-code tst --region-name "probe suite" \
+  --node "derp-a.test,config=$WORK/a.yaml,ipv4=127.0.0.1" --node "derp-b.test,config=$WORK/b.yaml,ipv4=127.0.0.1" \
+  > "$WORK/map.json" 2>"$WORK/derpmap.err"
+check "hdctl derpmap: the two relays' configs make a region map" "$PY" - "$WORK/map.json" "$PORT_A" "$STUN_B" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+nodes = m["Regions"]["900"]["Nodes"]
+assert [n["Name"] for n in nodes] == ["900a", "900b"], nodes
+assert nodes[0]["DERPPort"] == int(sys.argv[2]) and nodes[1]["STUNPort"] == int(sys.argv[3]), nodes
+assert "CertName" not in nodes[0], "CA-issued certificates are not pinned"
+PYEOF
+
+PROBE=("$HDCTL" probe --ca-file "$WORK/ca.crt" --mesh-key-file "$WORK/mesh.key" --packets 5 --timeout 3)
+# probe_json NAME EXIT PYTHON-ASSERTIONS ARGS...: runs hdctl probe --json, expects the exit code,
+# then checks the report (variable r; helper c(kind, node, peer=None) -> check).
+probe_json() {
+  local name=$1 expected=$2 assertions=$3; shift 3
+  local rc=0
+  "${PROBE[@]}" --json "$@" > "$WORK/probe.json" 2>"$WORK/probe.err" || rc=$?
+  if [ "$rc" -ne "$expected" ]; then
+    fail "$name (exit $rc, expected $expected)"; sed 's/^/    /' "$WORK/probe.json" "$WORK/probe.err" | head -30; return
+  fi
+  if "$PY" - "$WORK/probe.json" "$assertions" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+def c(kind, node, peer=None):
+    found = [x for x in r["checks"] if x["check"] == kind and x["node"] == node and x["peer"] == peer]
+    assert len(found) == 1, (kind, node, peer, found)
+    return found[0]
+def ok(kind, node, peer=None):
+    x = c(kind, node, peer)
+    assert x["result"] == "ok", x
+    return x
+def failed(kind, node, words, peer=None):
+    x = c(kind, node, peer)
+    assert x["result"] == "failed" and all(w in x["detail"] for w in words), x
+    return x
+def plausible(x):
+    lat = x["latency_seconds"]
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] < 5, x
+try:
+    exec(sys.argv[2])
+except AssertionError as e:
+    print("    assertion failed:", e)
+    print("\n".join("    " + json.dumps(x) for x in r["checks"]))
+    sys.exit(1)
+PYEOF
+  then pass "$name"; else fail "$name"; fi
+}
+
+probe_json "hdctl probe: every check passes on the live region, figures plausible" 0 '
+assert r["ok"] is True
+for n in ("900a", "900b"):
+    for k in ("connect", "tls", "derp", "stun", "bandwidth"):
+        ok(k, n)
+    plausible(ok("packets", n))
+    assert "chain verified for derp-" in c("tls", n)["detail"] and "days)" in c("tls", n)["detail"]
+    assert "our own address 127.0.0.1:" in c("stun", n)["detail"]
+plausible(ok("mesh", "900a", "900b"))
+plausible(ok("mesh", "900b", "900a"))
+import time
+nodes = {x["node"]: x for x in r["nodes"]}
+assert all(time.time() < nodes[n]["certificate_not_after"] < time.time() + 3 * 86400 for n in nodes), nodes
+assert nodes["900a"]["server_key"] != nodes["900b"]["server_key"]
+assert all(nodes[n]["bandwidth_bytes_per_second"] > 0 for n in nodes)
+' --derp-map "$WORK/map.json" --bandwidth-bytes 2000000
+
+table_passes() { "${PROBE[@]}" --derp-map "$WORK/map.json" | grep -q "^all 1[0-9] checks passed"; }
+check "hdctl probe: the table says all checks passed and exits 0" table_passes
+
+# The right pin passes without any CA; a wrong pin fails the TLS check of that node only.
+PIN_A=$(openssl x509 -in "$WORK/a.crt" -outform der | sha256sum | cut -d' ' -f1)
+PIN_CA=$(openssl x509 -in "$WORK/ca.crt" -outform der | sha256sum | cut -d' ' -f1)
+pinned_map() {
+  "$PY" - "$WORK/map.json" "$1" > "$WORK/pinned.json" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["Regions"]["900"]["Nodes"][0]["CertName"] = "sha256-raw:" + sys.argv[2]
+print(json.dumps(m))
+PYEOF
+}
+pinned_map "$PIN_A"
+probe_json "hdctl probe: the right sha256-raw pin passes (no CA consulted)" 0 '
+assert "pinned sha256-raw:" in ok("tls", "900a")["detail"]
+' --derp-map "$WORK/pinned.json"
+pinned_map "$PIN_CA"
+probe_json "hdctl probe: a wrong pin fails that node's TLS check, named, the other node passes" 1 '
+failed("tls", "900a", ["does not match the pin", "'"$PIN_CA"'"])
+assert c("derp", "900a")["result"] == "skipped"
+ok("tls", "900b"); ok("packets", "900b"); ok("stun", "900a")
+' --derp-map "$WORK/pinned.json"
+
+# An expired certificate (a TLS server that presents one: the relay itself refuses to start with it).
+EXPIRED_PORT=$(free_port)
+"$PY" - "$EXPIRED_PORT" "$WORK/expired.crt" "$WORK/expired.key" > "$WORK/expired.log" 2>&1 <<'PYEOF' &
+import socket, ssl, sys
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[2], sys.argv[3])
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen(8)
+while True:
+    conn, _ = server.accept()
+    try:
+        context.wrap_socket(conn, server_side=True).close()
+    except (ssl.SSLError, OSError):
+        conn.close()
+PYEOF
+EXPIRED_PID=$!; PIDS+=("$EXPIRED_PID")
+wait_for "the expired-certificate server" 10 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $EXPIRED_PORT), 1)"
+probe_json "hdctl probe: an expired certificate fails the TLS check, named" 1 '
+failed("tls", "127.0.0.1", ["certificate has expired"])
+ok("connect", "127.0.0.1")
+' --relay "https://127.0.0.1:$EXPIRED_PORT"
+
+# --listen: Prometheus text that the reference parser reads, carrying the results, and a status page.
+LISTEN_PORT=$(free_port)
+"${PROBE[@]}" --derp-map "$WORK/map.json" --listen "127.0.0.1:$LISTEN_PORT" --interval 1 > "$WORK/listen.log" 2>&1 &
+LISTEN_PID=$!; PIDS+=("$LISTEN_PID")
+listen_ran() {
+  "$PY" -c "import urllib.request,sys; t=urllib.request.urlopen('http://127.0.0.1:$LISTEN_PORT/metrics', timeout=2).read().decode(); sys.exit(0 if 'hyper_derp_probe_runs_total 2' in t or 'hyper_derp_probe_runs_total 3' in t else 1)"
+}
+listen_metrics() {
+  wait_for "two probe passes" 60 listen_ran || { cat "$WORK/listen.log"; return 1; }
+  "$PY" - "$LISTEN_PORT" <<'PYEOF'
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+base = "http://127.0.0.1:%s" % sys.argv[1]
+text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+families = {f.name: f for f in text_string_to_metric_families(text)}
+success = {(s.labels["check"], s.labels["node"], s.labels["peer"]): s.value for s in families["hyper_derp_probe_success"].samples}
+expected = {(k, n, "") for k in ("connect", "tls", "derp", "packets", "stun") for n in ("900a", "900b")}
+expected |= {("mesh", "900a", "900b"), ("mesh", "900b", "900a")}
+assert set(success) == expected, sorted(success)
+assert all(v == 1 for v in success.values()), success
+latency = families["hyper_derp_probe_latency_seconds"]
+counts = [s for s in latency.samples if s.name.endswith("_count") and s.labels["check"] == "mesh"]
+assert len(counts) == 2 and all(s.value >= 10 for s in counts), counts
+expiry = [s.value for s in families["hyper_derp_probe_cert_expiry_timestamp_seconds"].samples]
+assert len(expiry) == 2 and all(v > 1e9 for v in expiry), expiry
+assert any(s.value >= 2 for s in families["hyper_derp_probe_runs"].samples)
+last = [s for s in families["hyper_derp_probe_last_success_timestamp_seconds"].samples]
+assert len(last) == len(expected), last
+page = urllib.request.urlopen(base + "/", timeout=5).read().decode()
+assert "<table>" in page and "900a-&gt;900b" in page and "all checks passed" in page, page[:500]
+PYEOF
+}
+check "hdctl probe --listen: /metrics parses with prometheus_client and carries every result; / shows them" listen_metrics
+kill "$LISTEN_PID" 2>/dev/null; wait "$LISTEN_PID" 2>/dev/null
+
+# Cut the mesh: both forwarders go, the relays keep serving their own clients.
+kill "$FWD_AB_PID" "$FWD_BA_PID" 2>/dev/null; wait "$FWD_AB_PID" "$FWD_BA_PID" 2>/dev/null
+mesh_down() {
+  "$PY" -c "import json,urllib.request,sys; h=json.load(urllib.request.urlopen('http://127.0.0.1:$1/health', timeout=2)); sys.exit(0 if h['mesh_peers']['connected']==0 else 1)"
+}
+wait_for "mesh links down" 20 mesh_down "$METRICS_A" && wait_for "mesh links down" 20 mesh_down "$METRICS_B"
+probe_json "hdctl probe: mesh link cut: both mesh checks fail, named, while every single-node check passes" 1 '
+for n in ("900a", "900b"):
+    for k in ("connect", "tls", "derp", "packets", "stun"):
+        ok(k, n)
+failed("mesh", "900a", ["mesh link down"], "900b")
+failed("mesh", "900b", ["mesh link down"], "900a")
+' --derp-map "$WORK/map.json"
+
+# STUN off: relay B restarts without its STUN responder; the map still names the port.
+kill "$RELAY_B_PID"; wait "$RELAY_B_PID" 2>/dev/null
+sed -i "s/^stun_port: .*/stun_port: 0/" "$WORK/b.yaml"
+"$RELAY" --config "$WORK/b.yaml" > "$WORK/b2.log" 2>&1 &
+RELAY_B_PID=$!; PIDS+=("$RELAY_B_PID")
+wait_for "relay B again" 20 metrics_up "$METRICS_B"
+probe_json "hdctl probe: STUN off: that node's STUN check fails, named; its other checks and node A pass" 1 '
+failed("stun", "900b", ["port unreachable"])
+for k in ("connect", "tls", "derp", "packets"):
+    ok(k, "900b"); ok(k, "900a")
+ok("stun", "900a")
+' --derp-map "$WORK/map.json"
+
+# A relay down: B stops; A still passes.
+kill "$RELAY_B_PID"; wait "$RELAY_B_PID" 2>/dev/null
+probe_json "hdctl probe: a relay down fails its connect check, named; the rest of that node is skipped; A passes" 1 '
+failed("connect", "900b", ["cannot connect", "refused"])
+for k in ("tls", "derp", "packets"):
+    assert c(k, "900b")["result"] == "skipped", c(k, "900b")
+assert c("mesh", "900a", "900b")["result"] == "skipped"
+for k in ("connect", "tls", "derp", "packets", "stun"):
+    ok(k, "900a")
+' --derp-map "$WORK/map.json"
+
 [ $failures -eq 0 ]
