@@ -2,7 +2,8 @@
 // self-signed` writes the pair and prints the pin, the daemon serves it and
 // logs the same pin, a client pinning it exchanges packets; a new pair
 // written over the same files (--force) and a SIGHUP put the new pin in
-// service: the old pin is refused, the new one accepted.
+// service: the old pin is refused, the new one accepted, and the expiry
+// gauge on /metrics moves to the new certificate.
 import Foundation
 import HDClient
 import HDProtocol
@@ -44,10 +45,12 @@ final class DaemonSelfSignedTests: XCTestCase {
     let directory = tree.path("tls")
     let firstPin = try makePair(directory, force: false)
     let port = freeLoopbackPort()
+    var metricsPort = freeLoopbackPort()
+    while metricsPort == port { metricsPort = freeLoopbackPort() }
     let config = tree.write(
       "hd.yaml",
       "port: \(port)\nbind: [\"127.0.0.1\"]\nworkers: 1\ntls_cert: \"\(directory)/cert.pem\"\n"
-        + "tls_key: \"\(directory)/key.pem\"\nktls: off\n")
+        + "tls_key: \"\(directory)/key.pem\"\nktls: off\nmetrics:\n  port: \(metricsPort)\n  bind: [\"127.0.0.1\"]\n")
     let daemon = try DaemonProcess(arguments: ["--config", config])
     XCTAssertTrue(daemon.waitForLog(firstPin.certName), "the start log names the pin:\n\(daemon.stderr)")
 
@@ -61,6 +64,7 @@ final class DaemonSelfSignedTests: XCTestCase {
       b.close()
     }
     try exchange(pin: firstPin)
+    let firstExpiry = try XCTUnwrap(expiryGauge(metricsPort), "no expiry gauge:\n\(daemon.stderr)")
 
     let secondPin = try makePair(directory, force: true)
     XCTAssertNotEqual(secondPin, firstPin)
@@ -68,6 +72,12 @@ final class DaemonSelfSignedTests: XCTestCase {
     XCTAssertTrue(daemon.waitForLog("reload: TLS certificate"), daemon.stderr)
     XCTAssertTrue(daemon.waitForLog(secondPin.certName), daemon.stderr)
     try exchange(pin: secondPin)
+    let secondExpiry = try XCTUnwrap(expiryGauge(metricsPort))
+    // hdctl ran later for the second pair, with the same --days.
+    XCTAssertGreaterThanOrEqual(secondExpiry, firstExpiry)
+    let served = try CertificateFileReport.read(certificatePath: directory + "/cert.pem", keyPath: nil)
+    XCTAssertEqual(secondExpiry, served.leaf.notAfter, "the gauge names the certificate now in service")
+    XCTAssertEqual(served.leaf.pin, secondPin)
     XCTAssertThrowsError(
       try DERPClient.connectTLS(host: "127.0.0.1", port: port, tls: TLSClientOptions(pinnedCertificate: firstPin))
     ) { error in
@@ -76,5 +86,15 @@ final class DaemonSelfSignedTests: XCTestCase {
 
     daemon.signal(SIGTERM)
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+  }
+
+  /// hyper_derp_tls_cert_expiry_timestamp_seconds{listener="derp"} from the daemon's /metrics.
+  private func expiryGauge(_ port: UInt16) -> Int64? {
+    guard let connection = try? RawConnection(port: port) else { return nil }
+    connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    let body = HTTPReply(connection.readToEnd(timeoutSeconds: 3))?.body ?? ""
+    let prefix = "hyper_derp_tls_cert_expiry_timestamp_seconds{listener=\"derp\"} "
+    guard let line = body.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+    return Int64(line.dropFirst(prefix.count))
   }
 }
