@@ -10,8 +10,9 @@
 # BENCH_IDLE_PEERS (10000), BENCH_CONN_PEERS (2000), BENCH_OUT (bench-results),
 # BENCH_PORT (3340), BENCH_METRICS_PORT (3341), BENCH_DOC (docs/benchmarks.md),
 # BIN (.build/release), BENCH_ONLY (comma list of sections to run, default all:
-# iperf3,tcp1w,tcp2w,idle,tls,openssl,scrape; for trying one part, never for
-# the published table).
+# iperf3,tcp1w,tcp2w,idle,tls,openssl,scrape,floor,prod; for trying one part,
+# never for the published table). BENCH_PROD_PEERS / BENCH_PROD_RATE (2000 peers,
+# 1000 Mbit/s): the many-peer production-shaped rows (issue 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -240,6 +241,66 @@ if want scrape; then
     stop_relay
   else
     skip scrape-1w "relay did not start with metrics"
+  fi
+fi
+
+# --- 8. Copy floor: iperf3 sender + receiver CPU per GB (issue 15) ----------
+# One kernel send plus one receive per byte, 128 KiB writes, server pinned like
+# the relay (CPU 0) and client like the generator (CPU 1): the least a relay,
+# which moves every byte through two such hops, could spend per GB on one of them.
+if want floor && command -v iperf3 >/dev/null; then
+  log "copy floor: iperf3 CPU per GB"
+  taskset -c 0 iperf3 -s -1 -p 5298 >/dev/null 2>&1 &
+  FLOOR_PID=$!
+  sleep 0.5
+  if taskset -c 1 iperf3 -c 127.0.0.1 -p 5298 -t 5 -l 128K -J > "$WORK/floor.json" 2>/dev/null; then
+    python3 - "$WORK/floor.json" > "$OUT/floor.json" <<'PY' || skip floor "could not parse iperf3 output"
+import json, sys
+d = json.load(open(sys.argv[1]))["end"]
+cpu, recv = d["cpu_utilization_percent"], d["sum_received"]
+seconds, gb = recv["seconds"], recv["bytes"] / 1e9
+per_gb = (cpu["host_total"] + cpu["remote_total"]) / 100 * seconds / gb
+print(json.dumps({"test": "floor", "command": "iperf3 -c 127.0.0.1 -t 5 -l 128K (server CPU 0, client CPU 1)",
+                  "bits_per_second": recv["bits_per_second"], "sender_cpu_pct": round(cpu["host_total"], 1),
+                  "receiver_cpu_pct": round(cpu["remote_total"], 1), "cpu_sec_per_gb": round(per_gb, 4)}))
+PY
+  else
+    skip floor "iperf3 client failed"
+  fi
+  wait "$FLOOR_PID" 2>/dev/null || true
+elif want floor; then
+  skip floor "iperf3 not installed"
+fi
+
+# --- 9. Production-shaped load (issue 15), 1 worker ------------------------
+# One frame per write, as Tailscale's client writes (hd-bench --batch 1), 10
+# pairs unpaced and paced; and many peers each sending modestly with jitter
+# (2,000 peers in 1,000 pairs, one frame per write) beside the same aggregate
+# rate over 10 pairs. Plain TCP, then userspace TLS.
+PROD_PEERS=${BENCH_PROD_PEERS:-2000}
+PROD_RATE=${BENCH_PROD_RATE:-1000}
+prod_rows() {  # prefix [--tls]
+  local prefix=$1; shift
+  throughput "$prefix-1w-b1-unpaced" "hyper-derp 1w, 1 frame/write" 1 --batch 1 --rate-mbps 0 "$@"
+  throughput "$prefix-1w-b1j-rate$(printf %05d "$PROD_RATE")" "hyper-derp 1w, 1 frame/write, jitter" 1 \
+    --batch 1 --jitter 50 --rate-mbps "$PROD_RATE" "$@"
+  throughput "$prefix-1w-many-rate$(printf %05d "$PROD_RATE")" "hyper-derp 1w, $PROD_PEERS peers, 1 frame/write, jitter" 1 \
+    --peers "$PROD_PEERS" --pairs $(( PROD_PEERS / 2 )) --batch 1 --jitter 50 --rate-mbps "$PROD_RATE" "$@"
+}
+if want prod; then
+  if start_relay 0 --workers 1; then
+    prod_rows prod-tcp
+    stop_relay
+  else
+    skip prod-tcp "relay did not start"
+  fi
+  [ -f "$WORK/cert.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1
+  if start_relay 0 --workers 1 --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"; then
+    prod_rows prod-tls --tls
+    stop_relay
+  else
+    skip prod-tls "relay did not start with TLS"
   fi
 fi
 

@@ -117,6 +117,7 @@ enum ReportCommand {
       out += "\n"
     }
     out += ReportCostTables.tls(results, ceiling: ceiling)
+    out += ReportFloorTable.render(results)
     out += ReportCostTables.scrape(results, ceiling: ceiling)
     let latency = results.filter { text(field($0.1, "test")) == "latency" }
     if !latency.isEmpty {

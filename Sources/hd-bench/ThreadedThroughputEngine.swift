@@ -210,8 +210,9 @@ final class ThreadedThroughputEngine {
     }
   }
 
-  /// Every tick: each sender writes what its allowance permits (one batched
-  /// SSL_write). Writes block only when the relay pushes back, as in the
+  /// Every tick: each sender writes what its allowance permits (batched
+  /// SSL_writes of up to `batchFrames` frames; with jitter, by its own
+  /// schedule). Writes block only when the relay pushes back, as in the
   /// C++ tool.
   static func pacedSendLoop(clients: [DERPClient], counters: [SharedCounters], destinations: [DERPKey],
                             config: ThroughputConfig, cap: UInt64?, t0: Int64, tickNanoseconds: Int64, stop: StopFlags) {
@@ -221,27 +222,42 @@ final class ThreadedThroughputEngine {
     var written = [UInt64](repeating: 0, count: clients.count)
     var dead = [Bool](repeating: false, count: clients.count)
     var nextTick = t0
+    var random = BenchRandom(seed: UInt64(truncatingIfNeeded: t0))
+    let gap = config.frameGapNanoseconds
+    var schedules = clients.map { _ in
+      config.jitterPercent > 0 ? JitterSchedule(start: t0, gapNanoseconds: gap, random: &random) : JitterSchedule()
+    }
     while !stop.sending.load(ordering: .relaxed) {
-      let elapsed = Double(MonoClock.nanoseconds() - t0) / 1e9
+      let now = MonoClock.nanoseconds()
+      let elapsed = Double(now - t0) / 1e9
       let byRate = UInt64(elapsed * perSenderBytesPerSecond / Double(config.messageBytes))
       for i in clients.indices where !dead[i] {
         let batch = batches[i]
-        var allowed = min(written[i] / UInt64(batch.frameBytes) + UInt64(batch.frames), byRate)
-        if let cap { allowed = min(allowed, cap) }
-        let (pointer, length) = batch.nextWrite(bytesWritten: written[i], framesAllowed: allowed)
-        guard length > 0 else { continue }
-        do throws(DERPClientError) {
-          try clients[i].transport.write(UnsafeRawBufferPointer(start: pointer, count: length))
-          written[i] += UInt64(length)
-          counters[i].bytesWritten.store(written[i], ordering: .relaxed)
-        } catch {
-          counters[i].errors.add(1, ordering: .relaxed)
-          dead[i] = true
+        var due = byRate
+        if config.jitterPercent > 0 {
+          schedules[i].advance(to: now, gapNanoseconds: gap, jitter: config.jitterFraction, random: &random)
+          due = schedules[i].due
+        }
+        // Several writes when the batch is smaller than what is due (one frame per write).
+        while true {
+          var allowed = min(written[i] / UInt64(batch.frameBytes) + UInt64(batch.frames), due)
+          if let cap { allowed = min(allowed, cap) }
+          let (pointer, length) = batch.nextWrite(bytesWritten: written[i], framesAllowed: allowed)
+          guard length > 0 else { break }
+          do throws(DERPClientError) {
+            try clients[i].transport.write(UnsafeRawBufferPointer(start: pointer, count: length))
+            written[i] += UInt64(length)
+            counters[i].bytesWritten.store(written[i], ordering: .relaxed)
+          } catch {
+            counters[i].errors.add(1, ordering: .relaxed)
+            dead[i] = true
+            break
+          }
         }
       }
       nextTick += tickNanoseconds
-      let now = MonoClock.nanoseconds()
-      if nextTick > now { MonoClock.sleep(seconds: Double(nextTick - now) / 1e9) } else { nextTick = now }
+      let after = MonoClock.nanoseconds()
+      if nextTick > after { MonoClock.sleep(seconds: Double(nextTick - after) / 1e9) } else { nextTick = after }
     }
   }
 

@@ -5,15 +5,18 @@ import Synchronization
 
 enum ThroughputCommand {
   static let valueOptions: Set<String> = ["host", "port", "peers", "pairs", "msg-size", "rate-mbps", "duration", "warmup",
-                                          "drain", "batch", "relay-pid", "output", "label", "count", "runs"]
+                                          "drain", "batch", "jitter", "start-delay", "relay-pid", "output", "label", "count", "runs"]
   static let flagOptions: Set<String> = ["tls", "json"]
 
   static let usage = """
     hd-bench throughput [--host H] [--port P] [--peers N] [--pairs K] [--msg-size B] [--rate-mbps R|0]
-                        [--duration S] [--warmup S] [--drain S] [--batch F] [--count M] [--tls]
+                        [--duration S] [--warmup S] [--drain S] [--batch F] [--jitter PCT] [--count M] [--tls]
                         [--relay-pid PID] [--runs N] [--label NAME] [--json] [--output FILE]
       Peers 2i send to 2i+1. --rate-mbps is the aggregate offered packet rate (0 = unpaced).
+      --batch F writes at most F frames per write (1 = one frame per write, like Tailscale's client).
+      --jitter PCT gives each paced sender its own schedule: random start, gaps ±PCT % of the mean.
       --count M stops each sender after M messages (exact known traffic).
+      --start-delay S waits S seconds between connecting and sending (a profiler can start counting then).
       --runs N repeats the run with fresh peers; JSON adds mean, SD, 95 % CI and CV over the runs.
     """
 
@@ -36,7 +39,10 @@ enum ThroughputCommand {
     c.warmupSeconds = try a.double("warmup", c.warmupSeconds, range: 0...600)
     c.drainSeconds = try a.double("drain", c.drainSeconds, range: 0...60)
     c.batchFrames = try a.int("batch", c.batchFrames, range: 1...1024)
+    c.jitterPercent = try a.double("jitter", 0, range: 0...100)
+    guard c.jitterPercent == 0 || c.rateMbps > 0 else { throw .usage("--jitter needs a paced run (--rate-mbps > 0)") }
     c.tls = a.flag("tls")
+    c.startDelaySeconds = try a.double("start-delay", 0, range: 0...600)
     c.relayPID = try a.optionalInt("relay-pid", range: 1...Int(Int32.max)).map(Int32.init)
     c.label = a.string("label", "")
     let count = try a.optionalInt("count", range: 1...Int.max).map(UInt64.init)
@@ -113,6 +119,10 @@ enum ThroughputCommand {
     guard peers.count >= 2 * config.pairs else {
       throw .failed("only \(peers.count) of \(config.peers) peers connected: \(firstError ?? "?")")
     }
+    if config.startDelaySeconds > 0 {
+      Output.log("connected \(peers.count) peers; traffic starts in \(JSONOut.format(config.startDelaySeconds, decimals: 1)) s")
+      MonoClock.sleep(seconds: config.startDelaySeconds)
+    }
     result.relayBefore = config.relayPID.flatMap { ProcessStats.sample(pid: $0) }
     let cpuBefore = ownCPUSeconds()
     if config.tls {
@@ -184,6 +194,8 @@ enum ThroughputCommand {
       ("warmup_sec", .num(c.warmupSeconds, 1)),
       ("message_size", .int(Int64(c.messageBytes))),
       ("rate_mbps", .num(c.rateMbps, 1)),
+      ("batch_frames", .int(Int64(c.batchFrames))),
+      ("jitter_pct", .num(c.jitterPercent, 1)),
       ("messages_sent", .uint(r.sent)),
       ("messages_recv", .uint(r.received)),
       ("message_loss_pct", .num(r.lossPercent, 4)),

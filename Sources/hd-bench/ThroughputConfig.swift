@@ -16,6 +16,11 @@ struct ThroughputConfig: Sendable {
   /// After senders stop, wait at most this long for in-flight messages.
   var drainSeconds = 2.0
   var tls = false
+  /// Paced senders' jitter in percent of the mean gap between frames (0 =
+  /// lockstep ticks; see JitterSchedule.swift).
+  var jitterPercent = 0.0
+  /// Pause between connecting and the first send (`--start-delay`).
+  var startDelaySeconds = 0.0
   /// Frames per write (the batching that keeps generator cost low).
   var batchFrames = 32
   /// Receive buffer per receiver connection.

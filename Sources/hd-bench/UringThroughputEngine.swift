@@ -17,6 +17,10 @@ final class UringThroughputEngine {
     var errors: UInt64 = 0
     var windowStartFrames: UInt64 = 0
     var windowEndFrames: UInt64 = 0
+    /// Jittered pacing only: this sender's own schedule.
+    var schedule = JitterSchedule()
+    /// Stream offset the send in flight ends at.
+    var postedEnd: UInt64 = 0
     var framesWritten: UInt64 { bytesWritten / UInt64(batch.frameBytes) }
     var atFrameBoundary: Bool { bytesWritten % UInt64(batch.frameBytes) == 0 }
   }
@@ -52,6 +56,13 @@ final class UringThroughputEngine {
   let pacedTickNanoseconds: Int64
   /// Ends the window early when set (background load for the latency mode).
   var externalStop: StopFlags?
+  /// Paced with `--jitter`: every sender follows its own JitterSchedule.
+  let jittered: Bool
+  var random = BenchRandom(seed: UInt64(truncatingIfNeeded: MonoClock.nanoseconds()))
+  /// Paced: some sender has frames due beyond the write it has in flight
+  /// (small batches, e.g. one frame per write), so the loop must not sleep
+  /// until the next tick but post again as sends complete.
+  var backlog = false
 
   /// The paced tick for `config` (both engines): half a batch per sender, bounded.
   static func pacedTick(_ config: ThroughputConfig) -> Int64 {
@@ -68,6 +79,7 @@ final class UringThroughputEngine {
     paced = config.rateMbps > 0
     senderBytesPerSecond = config.rateMbps * 1e6 / 8 / Double(max(1, config.pairs))
     pacedTickNanoseconds = Self.pacedTick(config)
+    jittered = paced && config.jitterPercent > 0
     ring = try Ring(entries: UInt32(max(64, (4 * config.pairs).nextPowerOfTwo)))
     for i in 0..<config.pairs {
       let sender = peers[2 * i]
@@ -107,6 +119,11 @@ final class UringThroughputEngine {
     var outcome = Outcome()
     var nextTick = t0
     if config.warmupSeconds <= 0 { phase = .window }
+    if jittered {
+      for i in senders.indices {
+        senders[i].schedule = JitterSchedule(start: t0, gapNanoseconds: config.frameGapNanoseconds, random: &random)
+      }
+    }
     while phase != .done {
       let now = MonoClock.nanoseconds()
       switch phase {
@@ -129,10 +146,21 @@ final class UringThroughputEngine {
         continue
       default: break
       }
+      backlog = false
       if phase == .warmup || phase == .window || phase == .stopping {
         let elapsed = Double(now - t0) / 1e9
-        for i in senders.indices where !senders[i].inFlight && !senders[i].dead {
-          postSend(i, framesAllowed: framesAllowed(i, phase: phase, elapsedSeconds: elapsed))
+        if jittered && phase != .stopping {
+          let gap = config.frameGapNanoseconds
+          for i in senders.indices {
+            senders[i].schedule.advance(to: now, gapNanoseconds: gap, jitter: config.jitterFraction, random: &random)
+          }
+        }
+        for i in senders.indices where !senders[i].dead {
+          let allowed = framesAllowed(i, phase: phase, elapsedSeconds: elapsed)
+          if !senders[i].inFlight { postSend(i, framesAllowed: allowed) }
+          if paced && senders[i].inFlight && allowed &* UInt64(senders[i].batch.frameBytes) > senders[i].postedEnd {
+            backlog = true
+          }
         }
       }
       // Paced senders need a clock tick; unpaced ones are driven by completions.
@@ -145,12 +173,15 @@ final class UringThroughputEngine {
       var waitCompletions = 1
       if paced && (phase == .warmup || phase == .window) {
         // Fixed tick boundaries; one more completion than can arrive, so
-        // only the tick ends the wait.
-        nextTick += pacedTickNanoseconds
+        // only the tick ends the wait, unless frames are due beyond the
+        // writes in flight: then the next completion ends it.
         let wokeAt = MonoClock.nanoseconds()
-        if nextTick <= wokeAt { nextTick = wokeAt + pacedTickNanoseconds }
+        if wokeAt >= nextTick {
+          nextTick += pacedTickNanoseconds
+          if nextTick <= wokeAt { nextTick = wokeAt + pacedTickNanoseconds }
+        }
         timeout = nextTick - wokeAt
-        waitCompletions = outstandingOperations + 1
+        waitCompletions = backlog ? 1 : outstandingOperations + 1
       } else if paced && phase == .stopping {
         timeout = pacedTickNanoseconds
       }
@@ -170,7 +201,7 @@ final class UringThroughputEngine {
     var allowed = s.framesWritten + UInt64(s.batch.frames)
     if paced {
       // Cumulative allowance (like the C++ tool, no burst cap), at most one batch ahead.
-      let byRate = UInt64(elapsedSeconds * senderBytesPerSecond / Double(config.messageBytes))
+      let byRate = jittered ? s.schedule.due : UInt64(elapsedSeconds * senderBytesPerSecond / Double(config.messageBytes))
       allowed = min(allowed, max(byRate, (s.bytesWritten + UInt64(s.batch.frameBytes) - 1) / UInt64(s.batch.frameBytes)))
     }
     if let cap = messagesPerSender { allowed = min(allowed, cap) }
@@ -203,6 +234,7 @@ final class UringThroughputEngine {
     let (pointer, length) = senders[i].batch.nextWrite(bytesWritten: senders[i].bytesWritten, framesAllowed: framesAllowed)
     guard length > 0 else { return }
     senders[i].inFlight = true
+    senders[i].postedEnd = senders[i].bytesWritten + UInt64(length)
     ring.prepSend(fd: senders[i].fd, buffer: pointer, bytes: length, userData: Self.sendData(i))
   }
 
