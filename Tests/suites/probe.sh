@@ -167,6 +167,10 @@ else
   exit 1
 fi
 
+# The relay's scrape (TLS, STUN and mesh on) for the contrib/ name check at the end.
+"$PY" -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$METRICS_A/metrics', timeout=5).read().decode(), end='')" \
+  > "$WORK/relay-metrics.txt"
+
 # --- hdctl status: a relay with traffic (4 peers from hd-bench over TLS).
 status_with_traffic() {
   "$BENCH" throughput --host 127.0.0.1 --port "$PORT_A" --tls --peers 4 --pairs 2 --rate-mbps 20 --duration 5 \
@@ -326,7 +330,7 @@ listen_ran() {
 }
 listen_metrics() {
   wait_for "two probe passes" 60 listen_ran || { cat "$WORK/listen.log"; return 1; }
-  "$PY" - "$LISTEN_PORT" <<'PYEOF'
+  "$PY" - "$LISTEN_PORT" "$WORK/probe-metrics.txt" <<'PYEOF'
 import sys, urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 base = "http://127.0.0.1:%s" % sys.argv[1]
@@ -345,6 +349,7 @@ assert len(expiry) == 2 and all(v > 1e9 for v in expiry), expiry
 assert any(s.value >= 2 for s in families["hyper_derp_probe_runs"].samples)
 last = [s for s in families["hyper_derp_probe_last_success_timestamp_seconds"].samples]
 assert len(last) == len(expected), last
+open(sys.argv[2], "w").write(text)
 page = urllib.request.urlopen(base + "/", timeout=5).read().decode()
 assert "<table>" in page and "900a-&gt;900b" in page and "all checks passed" in page, page[:500]
 PYEOF
@@ -389,5 +394,47 @@ assert c("mesh", "900a", "900b")["result"] == "skipped"
 for k in ("connect", "tls", "derp", "packets", "stun"):
     ok(k, "900a")
 ' --derp-map "$WORK/map.json"
+
+# --- contrib/: Prometheus rules (promtool) and the Grafana dashboard, against the live scrapes.
+RULES=contrib/prometheus/hyper-derp-rules.yml
+DASHBOARD=contrib/grafana/hyper-derp-dashboard.json
+if command -v promtool >/dev/null; then
+  check "contrib: promtool check rules" promtool check rules "$RULES"
+  check "contrib: promtool test rules: every alert firing and not firing" \
+    bash -c "cd contrib/prometheus && promtool test rules hyper-derp-rules.test.yml"
+  every_alert_tested() {
+    "$PY" - "$RULES" contrib/prometheus/hyper-derp-rules.test.yml <<'PYEOF'
+import re, sys
+alerts = set(re.findall(r"^\s*- alert: (\S+)", open(sys.argv[1]).read(), re.M))
+tests = open(sys.argv[2]).read()
+for alert in sorted(alerts):
+    cases = re.findall(r"alertname: %s\n\s*exp_alerts:(.*)" % alert, tests)
+    assert any(c.strip() == "[]" for c in cases), "%s: no not-firing case" % alert
+    assert any(c.strip() == "" for c in cases), "%s: no firing case" % alert
+assert alerts, "no alerts found"
+PYEOF
+  }
+  check "contrib: every alert has a firing and a not-firing unit test" every_alert_tested
+  names_exist() {
+    local queries
+    [ -s "$WORK/relay-metrics.txt" ] && [ -s "$WORK/probe-metrics.txt" ] || { echo "scrapes missing"; return 1; }
+    queries=$("$PY" contrib/check-metric-names.py "$RULES" "$DASHBOARD" "$WORK/relay-metrics.txt" "$WORK/probe-metrics.txt") || {
+      echo "$queries"; return 1; }
+    local rc=0
+    promtool check rules "$queries" || rc=1
+    rm -f "$queries"
+    return $rc
+  }
+  check "contrib: rules and dashboard name only metrics a live relay or prober exports; dashboard queries parse" names_exist
+  checker_catches_a_wrong_name() {
+    sed 's/hyper_derp_mesh_peers_configured/hyper_derp_mesh_peers_wanted/' "$RULES" > "$WORK/wrong-rules.yml"
+    local out
+    out=$("$PY" contrib/check-metric-names.py "$WORK/wrong-rules.yml" "$DASHBOARD" "$WORK/relay-metrics.txt" "$WORK/probe-metrics.txt") && return 1
+    echo "$out" | grep -q "hyper_derp_mesh_peers_wanted"
+  }
+  check "contrib: the name check catches a metric the relay does not export" checker_catches_a_wrong_name
+else
+  fail "contrib: promtool missing (Debian package prometheus, scripts/install-deps.sh)"
+fi
 
 [ $failures -eq 0 ]

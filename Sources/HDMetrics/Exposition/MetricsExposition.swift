@@ -183,6 +183,10 @@ enum MetricsExposition {
     writer.gauge(
       "hyper_derp_mesh_peers_connected", help: "mesh.peers links whose watch connection is up.",
       .integer(totals.meshPeersConnected))
+    writer.gauge(
+      "hyper_derp_mesh_peers_configured",
+      help: "mesh.peers entries (links this relay dials); an alert compares mesh_peers_connected with it.",
+      .integer(totals.meshPeersConfigured))
     writer.counter(
       "hyper_derp_mesh_forwarded_packets_total",
       help: "Packets for a key on another relay of the region, sent on as ForwardPacket (mesh.peers).",
