@@ -45,7 +45,7 @@ complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l region-code -x -d 
 complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l region-name -x -d 'RegionName (default: the code)'
 complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l format -x -a 'json policy headscale' -d 'json (default), policy or headscale'
 complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l omit-default-regions -d 'set OmitDefaultRegions: clients use only these relays'
-complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l insecure-for-tests -d 'allow plain-TCP relays (InsecureForTests): test tailnets only'
+complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l insecure-for-tests -d 'allow plain-TCP relays, marked InsecureForTests (clients need TS_DEBUG_USE_DERP_HTTP=1): test tailnets only'
 complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l help -d 'show this help'
 complete -c hdctl -n "__fish_seen_subcommand_from probe" -l derp-map -x -d 'a tailcfg.DERPMap JSON file or http(s) URL'
 complete -c hdctl -n "__fish_seen_subcommand_from probe" -l relay -x -d 'one relay: https://HOST[:PORT] or http://HOST:PORT'

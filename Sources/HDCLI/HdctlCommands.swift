@@ -90,7 +90,9 @@ public enum HdctlCommands {
       OptionSpec("--region-name", .string, valueName: "NAME", help: "RegionName (default: the code)"),
       OptionSpec("--format", .enumeration(["json", "policy", "headscale"]), help: "json (default), policy or headscale"),
       OptionSpec("--omit-default-regions", help: "set OmitDefaultRegions: clients use only these relays"),
-      OptionSpec("--insecure-for-tests", help: "allow plain-TCP relays (InsecureForTests): test tailnets only"),
+      OptionSpec(
+        "--insecure-for-tests",
+        help: "allow plain-TCP relays, marked InsecureForTests (clients need TS_DEBUG_USE_DERP_HTTP=1): test tailnets only"),
     ],
     exitCodes: [(0, "printed"), (1, "refused: the map would not work"), (64, "usage error")])
 

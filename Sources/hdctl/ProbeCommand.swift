@@ -19,9 +19,18 @@ func runProbe(_ arguments: ParsedArguments) -> Int32 {
   }
   var options = ProbeOptions()
   options.trustedCertificatesFile = arguments.value("--ca-file")
-  options.packets = max(1, arguments.value("--packets").flatMap { Int($0) } ?? options.packets)
-  options.timeoutSeconds = Double(max(1, arguments.value("--timeout").flatMap { Int($0) } ?? 5))
-  options.bandwidthBytes = max(0, arguments.value("--bandwidth-bytes").flatMap { Int($0) } ?? 0)
+  let bounds: [(String, ClosedRange<Int>)] = [
+    ("--packets", 1...100_000), ("--timeout", 1...600), ("--bandwidth-bytes", 0...(1 << 40)), ("--interval", 1...86_400),
+  ]
+  for (flag, range) in bounds {
+    if let value = arguments.value(flag).flatMap({ Int($0) }), !range.contains(value) {
+      writeError("hdctl probe: \(flag) must be \(range.lowerBound)-\(range.upperBound)")
+      return ParsedArguments.usageExitCode
+    }
+  }
+  options.packets = arguments.value("--packets").flatMap { Int($0) } ?? options.packets
+  options.timeoutSeconds = Double(arguments.value("--timeout").flatMap { Int($0) } ?? 5)
+  options.bandwidthBytes = arguments.value("--bandwidth-bytes").flatMap { Int($0) } ?? 0
   if let path = arguments.value("--mesh-key-file") {
     guard let text = FileAccess.readText(path), let key = DERPKey(hex: text.trimmingWhitespace()) else {
       writeError("hdctl probe: --mesh-key-file \(path): cannot read 64 hex characters (the file of mesh.key_file)")
@@ -30,7 +39,7 @@ func runProbe(_ arguments: ParsedArguments) -> Int32 {
     options.meshKey = key
   }
   if let address = arguments.value("--listen") {
-    return listen(address, nodes, options, intervalSeconds: Double(max(1, arguments.value("--interval").flatMap { Int($0) } ?? 30)))
+    return listen(address, nodes, options, intervalSeconds: Double(arguments.value("--interval").flatMap { Int($0) } ?? 30))
   }
   if arguments.has("--interval") {
     writeError("hdctl probe: --interval goes with --listen")

@@ -13,7 +13,12 @@ func runStatus(_ arguments: ParsedArguments) -> Int32 {
     return ParsedArguments.usageExitCode
   case .success(let parsed): url = parsed
   }
-  let interval = Double(max(1, arguments.value("--interval").flatMap { Int($0) } ?? 1))
+  let intervalSeconds = arguments.value("--interval").flatMap { Int($0) } ?? 1
+  guard (1...3600).contains(intervalSeconds) else {
+    writeError("hdctl status: --interval must be 1-3600 seconds")
+    return ParsedArguments.usageExitCode
+  }
+  let interval = Double(intervalSeconds)
   let request = RelayStatusRequest(
     metricsURL: url, trustedCertificatesFile: arguments.value("--ca-file"), intervalSeconds: interval)
   while true {
