@@ -47,7 +47,7 @@ complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l format -x -a 'json
 complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l omit-default-regions -d 'set OmitDefaultRegions: clients use only these relays'
 complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l insecure-for-tests -d 'allow plain-TCP relays, marked InsecureForTests (clients need TS_DEBUG_USE_DERP_HTTP=1): test tailnets only'
 complete -c hdctl -n "__fish_seen_subcommand_from derpmap" -l help -d 'show this help'
-complete -c hdctl -n "__fish_seen_subcommand_from probe" -l derp-map -x -d 'a tailcfg.DERPMap JSON file or http(s) URL'
+complete -c hdctl -n "__fish_seen_subcommand_from probe" -l derp-map -x -d 'a DERP map (JSON or Headscale YAML): file or http(s) URL'
 complete -c hdctl -n "__fish_seen_subcommand_from probe" -l relay -x -d 'one relay: https://HOST[:PORT] or http://HOST:PORT'
 complete -c hdctl -n "__fish_seen_subcommand_from probe" -l stun-port -x -d 'with --relay: also probe STUN on this UDP port'
 complete -c hdctl -n "__fish_seen_subcommand_from probe" -l node -x -d 'a relay, as for hdctl derpmap'

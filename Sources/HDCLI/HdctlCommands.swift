@@ -142,8 +142,8 @@ public enum HdctlCommands {
   public static let probe = CommandSpec(
     name: "probe", summary: "probe relays from the outside, like derpprobe (one-shot or --listen)",
     details: """
-      Targets: a DERP map (--derp-map FILE or URL, as hdctl derpmap --format json or policy
-      writes it), the derpmap flags (--node, --region-id, --region-code, ...), or one relay
+      Targets: a DERP map (--derp-map FILE or URL, in any form hdctl derpmap writes: JSON,
+      policy file section or Headscale YAML), the derpmap flags (--node, --region-id, --region-code, ...), or one relay
       (--relay https://HOST[:PORT], http:// for a plain-TCP relay). Every node: TCP connect,
       TLS (chain valid for CertName/HostName against --ca-file or the system store, or the
       sha256-raw pin; days to expiry), the DERP handshake, --packets round trips between two
@@ -155,7 +155,7 @@ public enum HdctlCommands {
       --interval seconds, results at http://ADDR/metrics (Prometheus) and http://ADDR/.
       """,
     options: [
-      OptionSpec("--derp-map", .string, valueName: "FILE|URL", help: "a tailcfg.DERPMap JSON file or http(s) URL"),
+      OptionSpec("--derp-map", .string, valueName: "FILE|URL", help: "a DERP map (JSON or Headscale YAML): file or http(s) URL"),
       OptionSpec("--relay", .string, valueName: "URL", help: "one relay: https://HOST[:PORT] or http://HOST:PORT"),
       OptionSpec("--stun-port", .int, help: "with --relay: also probe STUN on this UDP port"),
       OptionSpec("--node", .string, repeatable: true, valueName: "HOST[,KEY=VALUE...]", help: "a relay, as for hdctl derpmap"),

@@ -110,7 +110,10 @@ private func probeTargets(_ arguments: ParsedArguments) -> Result<[ProbeNode], P
       }
     }
     do {
-      let nodes = try DERPMap.decode(json: bytes).probeNodes
+      // JSON starts with "{"; anything else is read as Headscale's YAML.
+      let isJSON = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } == UInt8(ascii: "{")
+      let map = isJSON ? try DERPMap.decode(json: bytes) : try DERPMap.decode(headscaleYAML: bytes, file: source)
+      let nodes = map.probeNodes
       guard !nodes.isEmpty else { return .failure(ProbeTargetError(message: "the DERP map \(source) has no DERP nodes", usage: false)) }
       return .success(nodes)
     } catch {

@@ -179,6 +179,40 @@ final class DERPMapTests: XCTestCase {
     XCTAssertNil(b["derpport"])
   }
 
+  func testHeadscaleYAMLReadsBackToTheSameMap() throws {
+    let (request, _) = try regionRequest()
+    let map = try built(request)
+    XCTAssertEqual(try DERPMap.decode(headscaleYAML: Array(map.headscaleYAMLText().utf8), file: "derp.yaml"), map)
+    // Headscale's own example: a disabled region (null), unquoted values, explicit zeros.
+    let example = """
+      regions:
+        1: null
+        900:
+          regionid: 900
+          regioncode: custom
+          regionname: My Region
+          nodes:
+            - name: 900a
+              regionid: 900
+              hostname: myderp.example.com
+              ipv4: 198.51.100.1
+              ipv6: 2001:db8::1
+              stunport: 0
+              stunonly: false
+              derpport: 0
+      """
+    let read = try DERPMap.decode(headscaleYAML: Array(example.utf8), file: "derp-example.yaml")
+    XCTAssertEqual(Array(read.regions.keys), [900])
+    let node = try XCTUnwrap(read.regions[900]?.nodes.first)
+    XCTAssertEqual(node.hostName, "myderp.example.com")
+    XCTAssertEqual(node.ipv6, "2001:db8::1")
+    XCTAssertEqual(node.effectiveDERPPort, 443)
+    XCTAssertEqual(node.effectiveSTUNPort, 3478)
+    XCTAssertThrowsError(try DERPMap.decode(headscaleYAML: Array("regions:\n  900:\n    regionid: [1]\n".utf8), file: "bad.yaml")) {
+      XCTAssertTrue("\($0)".contains("RegionID must be an integer"), "\($0)")
+    }
+  }
+
   private func mapping(_ node: YAMLNode) throws -> [String: YAMLNode] {
     guard case .mapping(let pairs) = node.value else { throw StrictDecodingError(description: "not a mapping: \(node)") }
     var out: [String: YAMLNode] = [:]

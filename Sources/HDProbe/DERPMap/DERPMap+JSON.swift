@@ -85,6 +85,11 @@ extension DERPMap {
   public static func decode(json bytes: [UInt8]) throws(DERPMapDecodingError) -> DERPMap {
     let document: JSONValue
     do { document = try JSONValue.parse(bytes) } catch { throw DERPMapDecodingError("not JSON: \(error)") }
+    return try decode(document)
+  }
+
+  /// Reads a parsed document (JSON, or Headscale's YAML turned into the same values).
+  static func decode(_ document: JSONValue) throws(DERPMapDecodingError) -> DERPMap {
     guard case .object(var fields) = document else { throw DERPMapDecodingError("the DERP map is not a JSON object") }
     if case .object(let inner)? = JSONValue.field(fields, "derpMap") { fields = inner }
     var map = DERPMap(regions: [:])
