@@ -24,7 +24,7 @@ public enum HTTPFetch {
   public static let responseBytesMax = 16 << 20
 
   /// GET `url`; https URLs are verified against `trustedCertificatesFile`
-  /// (default: the system store) and the URL's host.
+  /// (default: OpenSSL's default verify paths, so SSL_CERT_FILE works) and the URL's host.
   public static func get(
     _ url: HTTPURL, trustedCertificatesFile: String? = nil, timeoutSeconds: Double = 10
   ) -> Result<HTTPFetchResponse, HTTPFetchError> {
@@ -37,9 +37,8 @@ public enum HTTPFetch {
     SocketTimeouts.set(fd, seconds: timeoutSeconds)
     let transport: ClientTransport
     if url.isHTTPS {
-      let options = TLSClientOptions(
-        serverName: TCPConnector.isIPLiteral(url.host) ? nil : url.host,
-        trustedCertificatesFile: trustedCertificatesFile ?? systemTrustStore, verifyPeerName: url.host)
+      var options = TLSClientOptions(serverName: TCPConnector.isIPLiteral(url.host) ? nil : url.host, verifyPeerName: url.host)
+      TLSTrust.outbound(caFile: trustedCertificatesFile, setting: "--ca-file").apply(to: &options)
       do {
         transport = TLSTransport(stream: try TLSClientStream(fileDescriptor: fd, options: options))
       } catch {
@@ -64,8 +63,6 @@ public enum HTTPFetch {
     }
     return parse(response)
   }
-
-  static let systemTrustStore = "/etc/ssl/certs/ca-certificates.crt"
 
   static func parse(_ response: [UInt8]) -> Result<HTTPFetchResponse, HTTPFetchError> {
     guard let headEnd = findHeadEnd(response) else { return .failure(HTTPFetchError("incomplete HTTP response")) }
