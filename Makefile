@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFIG ?= etc/minimal.yaml
 
-.PHONY: deps build release run test unit-test vm-test bench generate check-generated clean
+.PHONY: deps build release run test unit-test vm-test bench generate check-generated clean release-static install deb
 
 deps:
 	bash scripts/install-deps.sh
@@ -22,11 +22,31 @@ run: release
 test:
 	bash scripts/test-all.sh
 
-# Regenerates docs/config-reference.md and completions/ from the schema.
+# Release build with the Swift runtime linked in (--static-swift-stdlib), so the
+# installed binaries need only Debian's libraries, never /opt/swift. Own scratch
+# path: it does not disturb the normal release build.
+STATIC_BUILD ?= .build-static
+release-static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --product hyper-derp
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --product hdctl
+
+# Installs binaries, unit, config, modules-load.d, completions and man pages
+# (PREFIX=/usr/local, DESTDIR for staging; see scripts/install.sh).
+PREFIX ?= /usr/local
+install: release-static
+	BUILD_BIN=$(STATIC_BUILD)/release PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh
+
+# hyper-derp_<version>-<DEB_REVISION>_amd64.deb for Debian 12 (scripts/build-deb.sh).
+DEB_REVISION ?= 1
+OUT_DIR ?= .
+deb: release-static
+	BUILD_BIN=$(STATIC_BUILD)/release DEB_REVISION=$(DEB_REVISION) OUT_DIR=$(OUT_DIR) bash scripts/build-deb.sh
+
+# Regenerates docs/config-reference.md, completions/ and man/ from the schema and command tables.
 generate: build
 	./.build/debug/hdctl generate --out .
 
-# Fails when docs/config-reference.md or completions/ differ from the schema.
+# Fails when docs/config-reference.md, completions/ or man/ differ from the schema.
 check-generated: build
 	./.build/debug/hdctl generate --check --out .
 

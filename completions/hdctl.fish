@@ -2,7 +2,7 @@
 complete -c hdctl -f
 complete -c hdctl -n "not __fish_seen_subcommand_from check-config explain generate doctor recommend tune derpmap probe status cert version" -a check-config -d 'validate config files and the files they reference'
 complete -c hdctl -n "not __fish_seen_subcommand_from check-config explain generate doctor recommend tune derpmap probe status cert version" -a explain -d 'print the reference entry of one configuration key'
-complete -c hdctl -n "not __fish_seen_subcommand_from check-config explain generate doctor recommend tune derpmap probe status cert version" -a generate -d 'write docs/config-reference.md and completions/ from the schema'
+complete -c hdctl -n "not __fish_seen_subcommand_from check-config explain generate doctor recommend tune derpmap probe status cert version" -a generate -d 'write docs/config-reference.md, completions/ and man/ from the schema and command tables'
 complete -c hdctl -n "not __fish_seen_subcommand_from check-config explain generate doctor recommend tune derpmap probe status cert version" -a doctor -d 'check this host for problems that hurt the relay'
 complete -c hdctl -n "not __fish_seen_subcommand_from check-config explain generate doctor recommend tune derpmap probe status cert version" -a recommend -d 'recommend workers, pinning and settings for this host'
 complete -c hdctl -n "not __fish_seen_subcommand_from check-config explain generate doctor recommend tune derpmap probe status cert version" -a tune -d 'show, apply or revert the sysctl settings the relay wants'

@@ -12,6 +12,8 @@ PKGS=(
   zsh fish                                                        # completion tests
   debootstrap                                                     # the packaging VM's bookworm root
   lintian                                                         # checks the .deb
+  dpkg-dev                                                        # dpkg-shlibdeps: the .deb's Depends field
+  man-db                                                          # man --warnings checks the generated man pages
   pebble                                                          # ACME test server
   prometheus                                                      # promtool: rules check and unit tests
 )

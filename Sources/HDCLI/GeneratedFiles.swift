@@ -10,6 +10,9 @@ public enum GeneratedFiles {
       ("completions/_hyper-derp", ZshCompletion.script(DaemonCommand.tool)),
       ("completions/hdctl.fish", FishCompletion.script(HdctlCommands.tool)),
       ("completions/hyper-derp.fish", FishCompletion.script(DaemonCommand.tool)),
+      ("man/hyper-derp.8", ManPage.daemon()),
+      ("man/hdctl.8", ManPage.hdctl()),
+      ("man/hyper-derp.yaml.5", ConfigManPage.page()),
     ]
   }
 }

@@ -29,7 +29,7 @@ public enum HdctlCommands {
     exitCodes: [(0, "printed"), (1, "unknown key"), (64, "usage error")])
 
   public static let generate = CommandSpec(
-    name: "generate", summary: "write docs/config-reference.md and completions/ from the schema",
+    name: "generate", summary: "write docs/config-reference.md, completions/ and man/ from the schema and command tables",
     options: [
       OptionSpec("--out", .directory, help: "repository root to write into (default .)"),
       OptionSpec("--check", help: "write nothing; fail when a committed file differs"),

@@ -4,6 +4,19 @@
 import HDConfig
 
 public enum ReferenceDocument {
+  /// The loading rules, one entry per rule (its source lines, markdown), shared
+  /// with the hyper-derp.yaml(5) man page.
+  static let loadingRules: [[String]] = [
+    ["Precedence: built-in default < YAML file < CLI flag. `--flag value` and `--flag=value` both work."],
+    ["The root must be a mapping. Duplicate keys are errors. Unknown keys are errors, with a", "\"did you mean\" from the keys at the same level."],
+    ["Integers are whole decimal numbers (no `3340abc`, no leading zeros, no `1_000`); numbers", "and booleans must not be quoted. Out-of-range values name the range."],
+    ["Booleans are `true`/`false`; `yes`/`no`/`on`/`off` are accepted with a warning."],
+    ["`null` (or an empty value) leaves a path or URL unset; other keys need a value."],
+    ["A relative path in a file is relative to that file's directory; on the command line,", "to the working directory."],
+    ["A key whose behaviour this build does not implement yet (status \"not yet\") is accepted", "only at its default; any other value stops the daemon with `NOT_IMPLEMENTED`."],
+    ["Every diagnostic reads `FILE:LINE:COL: error|warning: message [CODE]`, followed by the", "source line and a caret; `--format json` gives severity, code, file, line, column, key,", "message, suggestion and host_specific."],
+  ]
+
   public static func markdown() -> String {
     var out = """
       # Hyper-DERP configuration reference
@@ -15,20 +28,12 @@ public enum ReferenceDocument {
       `\(HdctlCommands.defaultConfigPath)`); `hdctl explain KEY` prints one entry below.
 
       ## Loading rules
-      - Precedence: built-in default < YAML file < CLI flag. `--flag value` and `--flag=value` both work.
-      - The root must be a mapping. Duplicate keys are errors. Unknown keys are errors, with a
-        "did you mean" from the keys at the same level.
-      - Integers are whole decimal numbers (no `3340abc`, no leading zeros, no `1_000`); numbers
-        and booleans must not be quoted. Out-of-range values name the range.
-      - Booleans are `true`/`false`; `yes`/`no`/`on`/`off` are accepted with a warning.
-      - `null` (or an empty value) leaves a path or URL unset; other keys need a value.
-      - A relative path in a file is relative to that file's directory; on the command line,
-        to the working directory.
-      - A key whose behaviour this build does not implement yet (status "not yet") is accepted
-        only at its default; any other value stops the daemon with `NOT_IMPLEMENTED`.
-      - Every diagnostic reads `FILE:LINE:COL: error|warning: message [CODE]`, followed by the
-        source line and a caret; `--format json` gives severity, code, file, line, column, key,
-        message, suggestion and host_specific.
+
+      """
+    for rule in loadingRules {
+      out += "- " + rule.joined(separator: "\n  ") + "\n"
+    }
+    out += """
 
       ## Keys
 

@@ -68,7 +68,7 @@ struct TLSRelayScenario {
     for version in TLSVersion.allCases {
       guard let a = connect(port, version, checks), let b = connect(port, version, checks) else { continue }
       relayConnections += 2
-      exchange(a, b, checks, "\(version.rawValue) a<->b")
+      Self.exchange(a, b, checks, "\(version.rawValue) a<->b")
 
       // close_notify mid-stream: the relay closes that connection, others flow on.
       if let quitter = connect(port, version, checks) {
@@ -76,7 +76,7 @@ struct TLSRelayScenario {
         (quitter.transport as? TLSTransport)?.stream.sendCloseNotify()
         checks.check(isClosedByRelay(quitter), "\(version.rawValue) close_notify mid-stream closes that connection")
       }
-      exchange(a, b, checks, "\(version.rawValue) a<->b after close_notify")
+      Self.exchange(a, b, checks, "\(version.rawValue) a<->b after close_notify")
 
       if let rogue = connect(port, version, checks) {
         relayConnections += 1
@@ -84,7 +84,7 @@ struct TLSRelayScenario {
         do { try (rogue.transport as? TLSTransport)?.stream.sendAlert(level: 2, description: 10) } catch { sent = false }
         checks.check(sent && isClosedByRelay(rogue), "\(version.rawValue) fatal alert mid-stream closes that connection")
       }
-      exchange(a, b, checks, "\(version.rawValue) a<->b after alert")
+      Self.exchange(a, b, checks, "\(version.rawValue) a<->b after alert")
       checks.check(probe(port, version), "\(version.rawValue) /derp/probe over TLS answered 200 and closed")
       relayConnections += 1
 
@@ -93,8 +93,8 @@ struct TLSRelayScenario {
         version: version, tls13CipherSuites: "TLS_AES_256_GCM_SHA384", tls12CipherList: "ECDHE-ECDSA-AES256-GCM-SHA384")
       if let c = connect(port, version, checks, tls: aes256), let d = connect(port, version, checks, tls: aes256) {
         relayConnections += 2
-        exchange(c, d, checks, "\(version.rawValue) AES-256-GCM c<->d")
-        exchange(a, c, checks, "\(version.rawValue) AES-128 a <-> AES-256 c")
+        Self.exchange(c, d, checks, "\(version.rawValue) AES-256-GCM c<->d")
+        Self.exchange(a, c, checks, "\(version.rawValue) AES-128 a <-> AES-256 c")
         c.close()
         d.close()
       }
@@ -108,7 +108,7 @@ struct TLSRelayScenario {
     if let e = connect(port, .tls13, checks, tls: chachaOptions), let f = connect(port, .tls13, checks) {
       relayConnections += 2
       checks.check((e.transport as? TLSTransport)?.stream.cipherName == "TLS_CHACHA20_POLY1305_SHA256", "ChaCha20 negotiated")
-      exchange(e, f, checks, "TLSv1.3 ChaCha20 e <-> AES-128 f")
+      Self.exchange(e, f, checks, "TLSv1.3 ChaCha20 e <-> AES-128 f")
       e.close()
       f.close()
     }
@@ -180,7 +180,7 @@ struct TLSRelayScenario {
   }
 
   /// Every size both ways, contents compared byte for byte.
-  private func exchange(_ a: DERPClient, _ b: DERPClient, _ checks: Checks, _ what: String) {
+  static func exchange(_ a: DERPClient, _ b: DERPClient, _ checks: Checks, _ what: String) {
     var intact = true
     var detail = ""
     for (i, size) in Self.packetSizes.enumerated() {

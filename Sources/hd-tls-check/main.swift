@@ -6,6 +6,7 @@
 //
 //   hd-tls-check --cert CERT --key KEY [--ktls auto|required|off] [--expect-kernel] [--workers N]
 //   hd-tls-check --connect PORT [--expect-kernel]     (checks the daemon instead)
+//   hd-tls-check --connect PORT --plain               (the same over plain DERP)
 @preconcurrency import Glibc
 import HDConfig
 
@@ -19,6 +20,7 @@ var ktls = KTLSMode.auto
 var expectKernel = false
 var workers = 2
 var externalPort: UInt16?
+var plain = false
 while let flag = arguments.popFirst() {
   switch flag {
   case "--cert": certPath = arguments.popFirst()
@@ -32,6 +34,7 @@ while let flag = arguments.popFirst() {
   case "--expect-kernel": expectKernel = true
   case "--workers": workers = Int(arguments.popFirst() ?? "") ?? 0
   case "--connect": externalPort = UInt16(arguments.popFirst() ?? "")
+  case "--plain": plain = true
   default:
     print("hd-tls-check: unknown argument \(flag)")
     exit(2)
@@ -40,7 +43,15 @@ while let flag = arguments.popFirst() {
 guard (certPath != nil && keyPath != nil) || externalPort != nil, workers > 0 else {
   print("usage: hd-tls-check --cert CERT --key KEY [--ktls auto|required|off] [--expect-kernel] [--workers N]")
   print("       hd-tls-check --connect PORT [--expect-kernel]   (a relay already listening on 127.0.0.1:PORT)")
+  print("       hd-tls-check --connect PORT --plain             (the same relay without TLS)")
   exit(2)
+}
+if plain {
+  guard let externalPort else {
+    print("hd-tls-check: --plain needs --connect PORT")
+    exit(2)
+  }
+  exit(PlainRelayCheck(port: externalPort).run())
 }
 var scenario = TLSRelayScenario(
   certPath: certPath ?? "", keyPath: keyPath ?? "", ktls: ktls, workers: workers, expectKernel: expectKernel)
