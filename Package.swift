@@ -54,6 +54,7 @@ let package = Package(
     .executableTarget(name: "hdctl", dependencies: ["HDConfig", "HDCLI", "HDOps", "HDClient", "HDProbe"], swiftSettings: strict),
     .executableTarget(name: "hd-tls-check", dependencies: ["HDRelay", "HDClient", "HDTLS", "HDConfig", "HDProtocol"],
       swiftSettings: strict),
+    .executableTarget(name: "hd-mesh-check", dependencies: ["HDClient", "HDProtocol", "HDTLS"], swiftSettings: strict),
     .executableTarget(name: "hd-bench", dependencies: ["HDClient", "HDProtocol", "HDConfig", "CURing", "CSys",
       .product(name: "Histogram", package: "hdrhistogram-swift")], swiftSettings: strict),
 

@@ -17,7 +17,7 @@ complete -c hdctl -n "__fish_seen_subcommand_from check-config" -l syntax-only -
 complete -c hdctl -n "__fish_seen_subcommand_from check-config" -l help -d 'show this help'
 complete -c hdctl -n "__fish_seen_subcommand_from check-config" -r -F -d 'config files to check'
 complete -c hdctl -n "__fish_seen_subcommand_from explain" -l help -d 'show this help'
-complete -c hdctl -n "__fish_seen_subcommand_from explain" -x -a 'port bind workers pin_cores sockbuf max_accept_rate sqpoll busy_poll tls_cert tls_key tls_ca_file ktls log_level log_format peer_rate_limit key_file stun_port mesh.key_file mesh.peers verify_clients.url verify_clients.fail_open metrics.port metrics.bind metrics.tls_cert metrics.tls_key metrics.debug_endpoints' -d 'a key such as port or metrics.port'
+complete -c hdctl -n "__fish_seen_subcommand_from explain" -x -a 'port bind workers pin_cores sockbuf max_accept_rate sqpoll busy_poll tls_cert tls_key tls_ca_file ktls log_level log_format peer_rate_limit key_file stun_port mesh.key_file mesh.peers mesh.link_timeout_seconds verify_clients.url verify_clients.fail_open metrics.port metrics.bind metrics.tls_cert metrics.tls_key metrics.debug_endpoints' -d 'a key such as port or metrics.port'
 complete -c hdctl -n "__fish_seen_subcommand_from generate" -l out -x -a "(__fish_complete_directories)" -d 'repository root to write into (default .)'
 complete -c hdctl -n "__fish_seen_subcommand_from generate" -l check -d 'write nothing; fail when a committed file differs'
 complete -c hdctl -n "__fish_seen_subcommand_from generate" -l help -d 'show this help'

@@ -23,12 +23,13 @@ _hyper_derp() {
     --stun-port) COMPREPLY=(); return ;;
     --mesh-key-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --mesh-peer) COMPREPLY=(); return ;;
+    --mesh-link-timeout) COMPREPLY=(); return ;;
     --verify-client-url) COMPREPLY=(); return ;;
     --metrics-port) COMPREPLY=(); return ;;
     --metrics-bind) COMPREPLY=(); return ;;
     --metrics-tls-cert) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --metrics-tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
-  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --busy-poll --tls-cert --tls-key --tls-ca-file --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --help" -- "$cur")); return; fi
+  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --busy-poll --tls-cert --tls-key --tls-ca-file --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --mesh-link-timeout --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --help" -- "$cur")); return; fi
 }
 complete -F _hyper_derp hyper-derp

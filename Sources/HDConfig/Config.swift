@@ -76,6 +76,10 @@ public struct MeshConfig: Sendable, Equatable {
   /// Other relays, `host[:port]` or URLs.
   public var peers: [String]
 
+  /// A mesh.peers link that hears nothing for this long is dropped and redialled.
+  public var linkTimeoutSeconds: Int = MeshConfig.defaultLinkTimeoutSeconds
+  public static let defaultLinkTimeoutSeconds = 15
+
   public init(keyFile: String? = nil, peers: [String] = []) {
     self.keyFile = keyFile
     self.peers = peers

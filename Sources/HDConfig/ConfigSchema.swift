@@ -110,6 +110,11 @@ public enum ConfigSchema {
       doc: "Other relays of the same region to mesh with (derper's -mesh-with): each is dialled at https://host/derp (or the http(s) URL given) with the mesh key, its clients are watched, and packets for them are forwarded there. Needs mesh.key_file. https peers must present a certificate valid for the host that chains to tls_ca_file (or OpenSSL's default verify paths); an http:// URL exposes the mesh key to anyone on the path.",
       read: { .strings($0.mesh.peers) }, write: { $0.mesh.peers = $1.stringsValue }),
     ConfigKeySpec(
+      "mesh.link_timeout_seconds", flag: "--mesh-link-timeout", type: .integer(2...600), defaultDescription: "15",
+      rangeDescription: "2–600", lineage: .new,
+      doc: "A mesh.peers link pings its peer every third of this and is dropped, counted (hyper_derp_mesh_link_losses_total), forgotten and redialled when nothing arrives for this many seconds or a write makes no progress, so a cut path is noticed in bounded time.",
+      read: { .integer(Int64($0.mesh.linkTimeoutSeconds)) }, write: { $0.mesh.linkTimeoutSeconds = Int($1.integerValue) }),
+    ConfigKeySpec(
       "verify_clients.url", flag: "--verify-client-url", type: .url, defaultDescription: "none",
       rangeDescription: "http:// or https:// URL", lineage: .new,
       doc: "Admission controller (derper/Headscale compatible): POST the node key and source IP, expect {\"Allow\":true}.",
@@ -142,7 +147,7 @@ public enum ConfigSchema {
     ConfigKeySpec(
       "metrics.debug_endpoints", flag: "--debug-endpoints", type: .boolean, defaultDescription: "false",
       lineage: .cxxCompatible,
-      doc: "Serves /debug/workers and /debug/peers, which expose peer public keys; check-config warns when on.",
+      doc: "Serves /debug/workers, /debug/peers and /debug/mesh, which expose peer public keys; check-config warns when on.",
       read: { .boolean($0.metrics.debugEndpoints) }, write: { $0.metrics.debugEndpoints = $1.booleanValue }),
   ]
 

@@ -138,8 +138,19 @@ public final class Relay: @unchecked Sendable {
     if let mesh = shared.mesh {
       s.meshPeersConnected = UInt64(mesh.connectedCount)
       s.meshPeersConfigured = UInt64(mesh.endpoints.count)
+      s.meshLinkLosses = mesh.linkLosses.load(ordering: .relaxed)
     }
     return s
+  }
+
+  /// The links and the keys learned through them; nil without mesh.peers.
+  public func meshInfo() -> MeshInfo? {
+    guard let mesh = shared.mesh else { return nil }
+    let up = mesh.connectedFlags
+    let links = mesh.endpoints.indices.map {
+      MeshInfo.Link(peer: mesh.endpoints[$0].text, connected: up[$0], keys: mesh.routes.keys(via: $0))
+    }
+    return MeshInfo(links: links, remoteKeys: mesh.routes.claimedKeys())
   }
 
   /// The mesh.peers entry (index) that currently has `key`, if any (tests).

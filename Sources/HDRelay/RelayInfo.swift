@@ -3,6 +3,20 @@
 import HDProtocol
 
 /// One registered peer connection.
+/// The mesh.peers links and what they taught this relay (/debug/mesh).
+public struct MeshInfo: Sendable, Equatable {
+  public struct Link: Sendable, Equatable {
+    /// The mesh.peers entry as configured.
+    public var peer: String
+    public var connected: Bool
+    /// Keys that peer reports connected.
+    public var keys: [DERPKey]
+  }
+  public var links: [Link]
+  /// Every key some peer claims.
+  public var remoteKeys: [DERPKey]
+}
+
 public struct PeerInfo: Sendable, Equatable {
   /// The peer's public key.
   public var key: DERPKey

@@ -52,6 +52,9 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   /// mesh.peers links currently up.
   public var meshForwardedPackets: UInt64 = 0
   public var meshPeersConnected: UInt64 = 0
+  /// mesh.peers links that were up and were lost (peer closed, error, or
+  /// silent for mesh.link_timeout_seconds).
+  public var meshLinkLosses: UInt64 = 0
   /// Entries of mesh.peers (0 without them).
   public var meshPeersConfigured: UInt64 = 0
   /// Handshakes that failed, indexed by `HandshakeFailure.rawValue`.

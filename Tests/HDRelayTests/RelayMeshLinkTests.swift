@@ -36,6 +36,12 @@ final class RelayMeshLinkTests: XCTestCase {
     try waitUntil("each relay learned the other's client") {
       a.relay.meshRoute(bob.publicKey) == 0 && b.relay.meshRoute(alice.publicKey) == 0
     }
+    // /debug/mesh's view: the link, up, with bob (and B's own link into A) learned through it.
+    let info = try XCTUnwrap(a.relay.meshInfo())
+    XCTAssertEqual(info.links.map(\.peer), ["http://127.0.0.1:\(portB)"])
+    XCTAssertEqual(info.links.first?.connected, true)
+    XCTAssertTrue(info.links.first?.keys.contains(bob.publicKey) ?? false)
+    XCTAssertEqual(Set(info.remoteKeys), Set(info.links[0].keys))
     for (i, size) in [0, 1, 1400, 65_536].enumerated() {
       try alice.send(to: bob.publicKey, packet: numberedPacket(i, bytes: size))
       XCTAssertEqual(try bob.receive(timeoutSeconds: 5), .recvPacket(source: alice.publicKey, packet: numberedPacket(i, bytes: size)))

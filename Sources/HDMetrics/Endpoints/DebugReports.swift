@@ -51,6 +51,23 @@ enum DebugReports {
     return json(.object([("count", .integer(Int64(peers.count))), ("peers", .array(entries))]))
   }
 
+  /// Each mesh.peers link (up or not, keys learned from it) and every key
+  /// this relay can reach through the mesh: what the region harness compares
+  /// with the other relays' /debug/peers.
+  static func mesh(_ mesh: MeshInfo?) -> HTTPResponse {
+    guard let mesh else { return json(.object([("links", .array([])), ("remote_keys", .array([]))])) }
+    let links = mesh.links.map { link -> JSONText in
+      .object([
+        ("peer", .string(link.peer)), ("connected", .bool(link.connected)),
+        ("key_count", .integer(Int64(link.keys.count))), ("keys", .array(link.keys.map(\.hex).sorted().map { .string($0) })),
+      ])
+    }
+    return json(.object([
+      ("links", .array(links)), ("remote_key_count", .integer(Int64(mesh.remoteKeys.count))),
+      ("remote_keys", .array(mesh.remoteKeys.map(\.hex).sorted().map { .string($0) })),
+    ]))
+  }
+
   private static func json(_ value: JSONText) -> HTTPResponse {
     HTTPResponse(status: .ok, contentType: "application/json", body: Array((value.serialized + "\n").utf8))
   }

@@ -192,6 +192,11 @@ enum MetricsExposition {
       help: "Packets for a key on another relay of the region, sent on as ForwardPacket (mesh.peers).",
       totals.meshForwardedPackets)
     writer.counter(
+      "hyper_derp_mesh_link_losses_total",
+      help: "mesh.peers links that were up and were lost: the peer closed or failed, or nothing arrived for "
+        + "mesh.link_timeout_seconds; each is redialled.",
+      totals.meshLinkLosses)
+    writer.counter(
       "hyper_derp_busy_poll_hits_total",
       help: "Polls before sleeping (busy_poll) that found work, so a wake-up was saved.", totals.busyPollHits)
     writer.counter(

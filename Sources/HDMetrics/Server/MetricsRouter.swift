@@ -7,6 +7,7 @@ enum MetricsRoute: Equatable {
   case health
   case debugWorkers
   case debugPeers
+  case debugMesh
 
   static func match(path: String, debugEndpoints: Bool) -> MetricsRoute? {
     switch path {
@@ -14,6 +15,7 @@ enum MetricsRoute: Equatable {
     case "/health": return .health
     case "/debug/workers" where debugEndpoints: return .debugWorkers
     case "/debug/peers" where debugEndpoints: return .debugPeers
+    case "/debug/mesh" where debugEndpoints: return .debugMesh
     default: return nil
     }
   }

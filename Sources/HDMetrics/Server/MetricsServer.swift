@@ -204,6 +204,7 @@ public final class MetricsServer: Sendable {
 
   private func render(_ route: MetricsRoute, counters: MetricsServerCounters) -> HTTPResponse {
     if route == .debugPeers { return DebugReports.peers(source.peersSnapshot()) }
+    if route == .debugMesh { return DebugReports.mesh(source.meshSnapshot()) }
     // Snapshot outside the lock: statsSnapshot() only does relaxed loads, but
     // attachSTUN() need not wait for it.
     let stunServer = stun.withLock { $0 }
@@ -222,6 +223,8 @@ public final class MetricsServer: Sendable {
       return DebugReports.workers(metrics)
     case .debugPeers:
       return DebugReports.peers(source.peersSnapshot())
+    case .debugMesh:
+      return DebugReports.mesh(source.meshSnapshot())
     }
   }
 

@@ -18,10 +18,14 @@ public protocol MetricsSource: Sendable {
   /// The certificate the DERP port serves now (follows SIGHUP reloads); nil
   /// for plain TCP.
   var derpCertificate: CertificateSummary? { get }
+  /// The mesh.peers links and the keys learned through them (only
+  /// /debug/mesh asks); nil without mesh.peers.
+  func meshSnapshot() -> MeshInfo?
 }
 
 extension MetricsSource {
   public var derpCertificate: CertificateSummary? { nil }
+  public func meshSnapshot() -> MeshInfo? { nil }
 }
 
 /// A source that can also report each worker's own counters, for the

@@ -6,6 +6,8 @@ import HDRelay
 import HDTLS
 
 extension Relay: PerWorkerStatsSource {
+  public func meshSnapshot() -> MeshInfo? { meshInfo() }
+
   public var dataPlaneTLSMode: String {
     guard let tls = options.tls as? RelayTLS else { return "plain" }
     return tls.dataPath.rawValue

@@ -4,7 +4,10 @@
 // WatchConns, and keeps the connection up (retrying every
 // `retrySeconds`). What the peer reports connected goes into `routes`;
 // packets workers route to it leave through its `MeshOutbox` as
-// ForwardPacket frames on the same connection. A peer that turns out to be
+// ForwardPacket frames on the same connection. A link pings its peer every
+// third of `linkTimeoutSeconds` and is dropped (counted, forgotten, redialled)
+// when nothing at all arrives for that long or a write makes no progress: a
+// cut path is noticed in bounded time, not when TCP gives up minutes later. A peer that turns out to be
 // this relay (same server key) is dropped, as derper does. The links are the
 // control plane: blocking sockets on their own threads, off the workers.
 @preconcurrency import Glibc
@@ -28,6 +31,9 @@ final class MeshLinks: @unchecked Sendable {
   private let serverKeys: DERPKeyPair
   private let meshKey: DERPKey
   private let retrySeconds: Double
+  private let linkTimeoutSeconds: Double
+  /// Links that were up and were lost (peer closed, error, silence).
+  let linkLosses = Atomic<UInt64>(0)
   /// What https peers' certificates must chain to (named in the log when they do not).
   let trust: TLSTrust
   private let log: RelayLogSink
@@ -47,6 +53,7 @@ final class MeshLinks: @unchecked Sendable {
   private let wakeWorker: @Sendable (Int) -> Void
 
   init(endpoints: [MeshEndpoint], serverKeys: DERPKeyPair, meshKey: DERPKey, retrySeconds: Double,
+       linkTimeoutSeconds: Double,
        trust: TLSTrust, outboxBytes: Int, workerCount: Int, log: @escaping RelayLogSink,
        wakeWorker: @escaping @Sendable (Int) -> Void) throws(RelayError) {
     goneMailboxes = (0..<workerCount).map { _ in MeshGoneMailbox() }
@@ -55,6 +62,7 @@ final class MeshLinks: @unchecked Sendable {
     self.serverKeys = serverKeys
     self.meshKey = meshKey
     self.retrySeconds = retrySeconds
+    self.linkTimeoutSeconds = linkTimeoutSeconds
     self.trust = trust
     self.log = log
     var boxes: [MeshOutbox] = []
@@ -66,6 +74,8 @@ final class MeshLinks: @unchecked Sendable {
 
   /// Mesh peers whose watch connection is up.
   var connectedCount: Int { connected.withLock { $0.filter { $0 }.count } }
+  /// Per peer: whether its link is up.
+  var connectedFlags: [Bool] { connected.withLock { $0 } }
 
   /// A worker found no local connection for `destination`: forward it to the
   /// mesh peer that has the key, if any.
@@ -131,12 +141,14 @@ final class MeshLinks: @unchecked Sendable {
           log(.warning, "mesh peer \(endpoint.text) is this relay (same server key); not meshing with it")
           return
         }
+        bound(client.transport.fileDescriptor)
         try client.watchConns()
         connected.withLock { $0[index] = true }
         log(.info, "mesh: watching \(endpoint.text) (server key \(client.serverKey.nodeKeyText))")
         lastError = ""
         defer {
           connected.withLock { $0[index] = false }
+          if !stopping { linkLosses.add(1, ordering: .relaxed) }
           for (key, receivers) in routes.forgetAll(via: index) { tellReceivers(key, receivers) }
           let dropped = outboxes[index].discardAll()
           if !stopping {
@@ -177,6 +189,10 @@ final class MeshLinks: @unchecked Sendable {
   /// connection fails or the relay stops.
   private func pump(_ client: DERPClient, index: Int) throws(DERPClientError) {
     let outbox = outboxes[index]
+    let timeoutNanoseconds = UInt64(linkTimeoutSeconds * 1e9)
+    var lastHeard = monotonicNanoseconds()
+    var lastPing = lastHeard
+    var pings: UInt64 = 0
     let chunkBytes = 256 * 1024
     let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes, alignment: 64)
     defer { chunk.deallocate() }
@@ -192,6 +208,14 @@ final class MeshLinks: @unchecked Sendable {
         repeat {
           handle(try client.receive(), from: index)
         } while client.hasBufferedFrames || client.transport.bufferedReadBytes > 0
+        lastHeard = monotonicNanoseconds()
+      }
+      let now = monotonicNanoseconds()
+      if now &- lastHeard >= timeoutNanoseconds { throw .timedOut }
+      if now &- lastPing >= timeoutNanoseconds / 3 {
+        pings &+= 1
+        try client.sendPing(payload: pings)
+        lastPing = now
       }
       if fds[1].revents != 0 { outbox.acknowledgeWake() }
       while true {
@@ -200,6 +224,16 @@ final class MeshLinks: @unchecked Sendable {
         try client.transport.write(UnsafeRawBufferPointer(start: chunk, count: n))
       }
     }
+  }
+
+  /// Writes that make no progress for the link timeout fail (SO_SNDTIMEO),
+  /// and so does unacknowledged data (TCP_USER_TIMEOUT): a blocked write
+  /// must not hide a dead path from the silence check.
+  private func bound(_ fd: Int32) {
+    var tv = timeval(tv_sec: Int(linkTimeoutSeconds), tv_usec: Int(linkTimeoutSeconds.truncatingRemainder(dividingBy: 1) * 1e6))
+    _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var milliseconds = UInt32(linkTimeoutSeconds * 1000)
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &milliseconds, socklen_t(MemoryLayout<UInt32>.size))
   }
 
   private func handle(_ frame: ReceivedFrame, from index: Int) {

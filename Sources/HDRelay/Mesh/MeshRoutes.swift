@@ -110,6 +110,11 @@ final class MeshRoutes: Sendable {
     state.withLock { s in s.claimants.values.reduce(0) { $0 + ($1.contains(peer) ? 1 : 0) } }
   }
 
+  /// Keys `peer` claims (/debug/mesh).
+  func keys(via peer: Int) -> [DERPKey] {
+    state.withLock { s in s.claimants.compactMap { $0.value.contains(peer) ? $0.key : nil } }
+  }
+
   /// Every key some peer claims (tests, the region harness's consistency check).
   func claimedKeys() -> [DERPKey] {
     state.withLock { Array($0.claimants.keys) }

@@ -66,7 +66,8 @@ final class RelayShared: @unchecked Sendable {
       }
       mesh = try MeshLinks(
         endpoints: endpoints, serverKeys: options.serverKeyPair, meshKey: meshKey,
-        retrySeconds: options.meshRetrySeconds, trust: options.outboundTrust,
+        retrySeconds: options.meshRetrySeconds,
+        linkTimeoutSeconds: Double(options.config.mesh.linkTimeoutSeconds), trust: options.outboundTrust,
         outboxBytes: Tuning.meshOutboxBytes, workerCount: options.workerCount, log: options.log,
         wakeWorker: { [wakeFDs = fds] w in
           var one: UInt64 = 1
