@@ -34,7 +34,8 @@ public enum DaemonCommand {
     case .boolean: return .none
     case .enumeration: return .enumeration(type.enumValues)
     case .path: return .path
-    case .url, .ipList, .cpuList, .hostList: return .string
+    case .url, .ipList, .cpuList, .hostList, .domainList, .text: return .string
+    case .enumList(let values): return .enumeration(values)
     }
   }
 
@@ -44,6 +45,8 @@ public enum DaemonCommand {
     case .ipList: return "ADDRESS"
     case .cpuList: return "CPUS"
     case .hostList: return "HOST[:PORT]"
+    case .domainList: return "NAME"
+    case .text: return "TEXT"
     case .url: return "URL"
     default: return nil
     }

@@ -98,6 +98,61 @@ public struct VerifyClientsConfig: Sendable, Equatable {
   }
 }
 
+/// An ACME challenge type the relay can answer.
+public enum ACMEChallengeType: String, Sendable, CaseIterable {
+  /// RFC 8737: answered in the DERP port's own TLS handshake (the CA connects to port 443).
+  case tlsALPN01 = "tls-alpn-01"
+  /// RFC 8555 §8.3: answered on acme.http_port (the CA connects to port 80).
+  case http01 = "http-01"
+}
+
+/// Certificates from an ACME CA (Let's Encrypt by default), obtained and
+/// renewed by the relay itself.
+public struct ACMEConfig: Sendable, Equatable {
+  public static let letsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+  public static let defaultCacheDir = "/var/lib/hyper-derp/acme"
+
+  /// DNS names the certificate is for; ACME is on when this or ipAddresses is non-empty.
+  public var domains: [String]
+  /// IP addresses the certificate is for (RFC 8738).
+  public var ipAddresses: [String]
+  /// Contact address given to the CA (expiry and policy mail).
+  public var email: String?
+  public var directoryURL: String
+  /// CA bundle trusted for the directory's HTTPS (nil = the system store).
+  public var directoryCAFile: String?
+  /// Account key and certificates (mode 0600).
+  public var cacheDir: String
+  /// Challenge types to use, in order of preference.
+  public var challenges: [ACMEChallengeType]
+  /// Plain-HTTP port for HTTP-01 (and redirects to https); 0 = none.
+  public var httpPort: Int
+  /// External Account Binding key identifier and the file holding its HMAC key.
+  public var eabKid: String?
+  public var eabHMACKeyFile: String?
+
+  public init(
+    domains: [String] = [], ipAddresses: [String] = [], email: String? = nil,
+    directoryURL: String = ACMEConfig.letsEncryptDirectory, directoryCAFile: String? = nil,
+    cacheDir: String = ACMEConfig.defaultCacheDir, challenges: [ACMEChallengeType] = [.tlsALPN01, .http01],
+    httpPort: Int = 0, eabKid: String? = nil, eabHMACKeyFile: String? = nil
+  ) {
+    self.domains = domains
+    self.ipAddresses = ipAddresses
+    self.email = email
+    self.directoryURL = directoryURL
+    self.directoryCAFile = directoryCAFile
+    self.cacheDir = cacheDir
+    self.challenges = challenges
+    self.httpPort = httpPort
+    self.eabKid = eabKid
+    self.eabHMACKeyFile = eabHMACKeyFile
+  }
+
+  /// True when the relay gets its certificate by ACME.
+  public var enabled: Bool { !domains.isEmpty || !ipAddresses.isEmpty }
+}
+
 /// The effective configuration after built-in defaults, the YAML file and CLI flags.
 public struct Config: Sendable, Equatable {
   /// DERP listen port (TCP).
@@ -133,6 +188,7 @@ public struct Config: Sendable, Equatable {
   public var mesh: MeshConfig
   public var verifyClients: VerifyClientsConfig
   public var metrics: MetricsConfig
+  public var acme: ACMEConfig
 
   public init(
     port: Int = 3340, bind: [String] = [], workers: Int = 0, pinCores: [Int] = [],
@@ -142,7 +198,7 @@ public struct Config: Sendable, Equatable {
     logLevel: LogLevel = .info, logFormat: LogFormat = .text,
     peerRateLimitBytesPerSecond: Int64 = 0, keyFile: String? = nil, stunPort: Int = 0,
     mesh: MeshConfig = MeshConfig(), verifyClients: VerifyClientsConfig = VerifyClientsConfig(),
-    metrics: MetricsConfig = MetricsConfig()
+    metrics: MetricsConfig = MetricsConfig(), acme: ACMEConfig = ACMEConfig()
   ) {
     self.port = port
     self.bind = bind
@@ -163,11 +219,12 @@ public struct Config: Sendable, Equatable {
     self.mesh = mesh
     self.verifyClients = verifyClients
     self.metrics = metrics
+    self.acme = acme
   }
 
   /// `busy_poll`'s default (see the schema row for the trade-off).
   public static let defaultBusyPollMicroseconds = 50
 
   /// True when the DERP port serves TLS.
-  public var tlsEnabled: Bool { tlsCert != nil && tlsKey != nil }
+  public var tlsEnabled: Bool { (tlsCert != nil && tlsKey != nil) || acme.enabled }
 }

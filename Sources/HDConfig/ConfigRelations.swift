@@ -47,6 +47,7 @@ enum ConfigRelations {
           .warning, .debugEndpointsEnabled, key: "metrics.debug_endpoints",
           "metrics.debug_endpoints serves /debug/peers, which exposes peer public keys; keep the metrics port private"))
     }
+    diagnostics += ACMEConfigChecks.relations(config, origins: origins)
     return diagnostics
   }
 }

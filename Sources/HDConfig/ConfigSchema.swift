@@ -149,6 +149,69 @@ public enum ConfigSchema {
       lineage: .cxxCompatible,
       doc: "Serves /debug/workers, /debug/peers and /debug/mesh, which expose peer public keys; check-config warns when on.",
       read: { .boolean($0.metrics.debugEndpoints) }, write: { $0.metrics.debugEndpoints = $1.booleanValue }),
+  ] + acmeKeys
+
+  /// The `acme` section: certificates from an ACME CA (RFC 8555), instead of tls_cert/tls_key.
+  static let acmeKeys: [ConfigKeySpec] = [
+    ConfigKeySpec(
+      "acme.domains", flag: "--acme-domain", type: .domainList, defaultDescription: "[]",
+      rangeDescription: "DNS names, no wildcards", lineage: .new,
+      doc: "Get and renew the DERP port's certificate for these names from an ACME CA (derper's -certmode letsencrypt "
+        + "with -hostname); excludes tls_cert/tls_key. The CA must reach this relay on port 443 (tls-alpn-01) or 80 "
+        + "(http-01, see acme.http_port).",
+      read: { .strings($0.acme.domains) }, write: { $0.acme.domains = $1.stringsValue }),
+    ConfigKeySpec(
+      "acme.ip_addresses", flag: "--acme-ip", type: .ipList, defaultDescription: "[]",
+      rangeDescription: "valid IPv4/IPv6 literals", lineage: .new,
+      doc: "IP addresses the certificate also (or only) names, RFC 8738 (derper's --acme-ip-certs); the CA must offer "
+        + "IP certificates.",
+      read: { .strings($0.acme.ipAddresses) }, write: { $0.acme.ipAddresses = $1.stringsValue }),
+    ConfigKeySpec(
+      "acme.email", flag: "--acme-email", type: .text, defaultDescription: "none", rangeDescription: "e-mail address",
+      lineage: .new, doc: "Contact address registered with the CA account (expiry and policy notices).",
+      read: { .optional($0.acme.email) }, write: { $0.acme.email = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "acme.directory_url", flag: "--acme-directory-url", type: .url,
+      defaultDescription: ACMEConfig.letsEncryptDirectory, rangeDescription: "https:// URL", lineage: .new,
+      doc: "The CA's ACME directory. Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory.",
+      read: { .string($0.acme.directoryURL) },
+      write: { $0.acme.directoryURL = $1.optionalStringValue ?? ACMEConfig.letsEncryptDirectory }),
+    ConfigKeySpec(
+      "acme.directory_ca_file", flag: "--acme-directory-ca-file", type: .path, defaultDescription: "system CA store",
+      rangeDescription: "readable PEM bundle", lineage: .new,
+      doc: "CA certificates trusted for the directory's HTTPS, for a private ACME CA (step-ca, Pebble).",
+      read: { .optional($0.acme.directoryCAFile) }, write: { $0.acme.directoryCAFile = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "acme.cache_dir", flag: "--acme-cache-dir", type: .path, defaultDescription: ACMEConfig.defaultCacheDir,
+      rangeDescription: "writable directory", lineage: .new,
+      doc: "Where the account key and the certificate with its key are kept (mode 0600; created 0700 if missing). "
+        + "A cached certificate is served at start, so a restart needs no CA.",
+      read: { .string($0.acme.cacheDir) },
+      write: { $0.acme.cacheDir = $1.optionalStringValue ?? ACMEConfig.defaultCacheDir }),
+    ConfigKeySpec(
+      "acme.challenges", flag: "--acme-challenge",
+      type: .enumList(ACMEChallengeType.allCases.map(\.rawValue)), defaultDescription: "[tls-alpn-01, http-01]",
+      rangeDescription: "tls-alpn-01, http-01", lineage: .new,
+      doc: "Challenge types, in order of preference: tls-alpn-01 is answered by the DERP port itself (needs port 443 "
+        + "reachable); http-01 by acme.http_port (needs port 80).",
+      read: { .strings($0.acme.challenges.map(\.rawValue)) },
+      write: { $0.acme.challenges = $1.stringsValue.compactMap(ACMEChallengeType.init(rawValue:)) }),
+    ConfigKeySpec(
+      "acme.http_port", flag: "--acme-http-port", type: .integer(0...65535), defaultDescription: "0",
+      rangeDescription: "0–65535", lineage: .new,
+      doc: "Plain-HTTP port (80 in production, like derper's) on the bind addresses: answers http-01 challenges and "
+        + "redirects everything else to https. 0 = none.",
+      read: { .integer(Int64($0.acme.httpPort)) }, write: { $0.acme.httpPort = Int($1.integerValue) }),
+    ConfigKeySpec(
+      "acme.eab_kid", flag: "--acme-eab-kid", type: .text, defaultDescription: "none", lineage: .new,
+      doc: "External Account Binding key identifier (RFC 8555 §7.3.4; CAs such as Google Trust Services, ZeroSSL); "
+        + "pair with acme.eab_hmac_key_file.",
+      read: { .optional($0.acme.eabKid) }, write: { $0.acme.eabKid = $1.optionalStringValue }),
+    ConfigKeySpec(
+      "acme.eab_hmac_key_file", flag: "--acme-eab-hmac-key-file", type: .path, defaultDescription: "none",
+      rangeDescription: "file with the base64url HMAC key", lineage: .new,
+      doc: "File holding the External Account Binding HMAC key, base64url as the CA hands it out.",
+      read: { .optional($0.acme.eabHMACKeyFile) }, write: { $0.acme.eabHMACKeyFile = $1.optionalStringValue }),
   ]
 
   /// The row for a dotted key path.

@@ -149,7 +149,7 @@ private struct FlagScan {
     var converter = ValueConverter(spec: spec, origin: { _ in .commandLine(flag: name) })
     let converted: SettingValue?
     switch spec.type {
-    case .ipList, .hostList:
+    case .ipList, .hostList, .domainList, .enumList:
       // Each occurrence of a repeatable flag is one list element.
       converted = converter.listElement(node).map { .strings([$0]) }
     default:

@@ -30,6 +30,7 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
   case invalidHostPort = "INVALID_HOST_PORT"
   case emptyPath = "EMPTY_PATH"
   case duplicateListEntry = "DUPLICATE_LIST_ENTRY"
+  case invalidDomainName = "INVALID_DOMAIN_NAME"
 
   // Relations between keys.
   case incompletePair = "INCOMPLETE_PAIR"
@@ -38,6 +39,14 @@ public enum DiagnosticCode: String, Sendable, CaseIterable, Codable {
   case meshPeersWithoutKey = "MESH_PEERS_WITHOUT_KEY"
   case debugEndpointsEnabled = "DEBUG_ENDPOINTS_ENABLED"
   case notImplemented = "NOT_IMPLEMENTED"
+  case acmeWithCertificateFiles = "ACME_WITH_CERTIFICATE_FILES"
+  case acmeNoIdentifiers = "ACME_NO_IDENTIFIERS"
+  case acmeDirectoryNotHTTPS = "ACME_DIRECTORY_NOT_HTTPS"
+  case acmeChallengeUnusable = "ACME_CHALLENGE_UNUSABLE"
+  case acmeIncompleteEAB = "ACME_INCOMPLETE_EAB"
+  case acmeCacheDirUnusable = "ACME_CACHE_DIR_UNUSABLE"
+  case acmeEABKeyInvalid = "ACME_EAB_KEY_INVALID"
+  case acmeContactInvalid = "ACME_CONTACT_INVALID"
 
   // Command line.
   case unknownFlag = "UNKNOWN_FLAG"

@@ -61,6 +61,7 @@ public enum ReferencedFileChecks {
           "'\(meshKeyFile)' does not hold the mesh secret as 64 hex characters",
           suggestion: "make one with `openssl rand -hex 32 > \(meshKeyFile)` and copy it to every relay of the region"))
     }
+    diagnostics += ACMEConfigChecks.files(config, origins: origins)
     return diagnostics
   }
 

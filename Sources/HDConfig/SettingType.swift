@@ -16,11 +16,17 @@ public enum SettingType: Sendable {
   case cpuList(ClosedRange<Int64>)
   /// A list of `host[:port]` or http(s) URLs.
   case hostList
+  /// A list of DNS names (no wildcards, no trailing dot).
+  case domainList
+  /// A list of values from `values`.
+  case enumList([String])
+  /// One line of free text; nil (unset) by default.
+  case text
 
   /// True for list types: CLI flags of these may be repeated (values accumulate).
   public var isList: Bool {
     switch self {
-    case .ipList, .cpuList, .hostList: return true
+    case .ipList, .cpuList, .hostList, .domainList, .enumList: return true
     default: return false
     }
   }
@@ -28,7 +34,7 @@ public enum SettingType: Sendable {
   /// True when the value may be unset (null).
   public var isOptional: Bool {
     switch self {
-    case .path, .url: return true
+    case .path, .url, .text: return true
     default: return false
     }
   }
@@ -44,6 +50,9 @@ public enum SettingType: Sendable {
     case .ipList: return "list of IP literals"
     case .cpuList: return "list of int, or a string \"0,2,4\""
     case .hostList: return "list of host[:port] or URLs"
+    case .domainList: return "list of DNS names"
+    case .enumList: return "list of enum"
+    case .text: return "string"
     }
   }
 
@@ -52,6 +61,7 @@ public enum SettingType: Sendable {
     if case .enumeration(let values, let aliases) = self {
       return values + aliases.keys.sorted()
     }
+    if case .enumList(let values) = self { return values }
     return []
   }
 }

@@ -44,7 +44,14 @@ struct ValueConverter {
       case .success:
         return .string(text)
       }
-    case .ipList, .hostList:
+    case .text:
+      guard let text = scalar(node) else { return nil }
+      guard !text.isEmpty, !text.contains(where: { $0 == "\n" || $0 == "\r" }) else {
+        report(.error, .emptyPath, at: node, "\(spec.key) must be one non-empty line; remove the key to leave it unset")
+        return nil
+      }
+      return .string(text)
+    case .ipList, .hostList, .domainList, .enumList:
       guard let items = sequence(node) else { return nil }
       var values: [String] = []
       for item in items {
@@ -71,6 +78,23 @@ struct ValueConverter {
         report(.error, .invalidHostPort, at: node, "'\(text)' is not host, host:port or an http(s) URL")
         return nil
       }
+    case .domainList:
+      guard ValueSyntax.isDomainName(text) else {
+        report(
+          .error, .invalidDomainName, at: node,
+          "'\(text)' is not a DNS name a CA can issue for (letters, digits, inner hyphens; at least two labels; "
+            + "no wildcard, port or trailing dot)")
+        return nil
+      }
+      return text.lowercased()
+    case .enumList(let values):
+      guard values.contains(text) else {
+        let suggestion = Suggestions.closest(to: text, among: values).map { "did you mean '\($0)'?" }
+        report(
+          .error, .invalidEnum, at: node, "\(spec.key) entries must be one of \(values.joined(separator: ", ")), got '\(text)'",
+          suggestion: suggestion)
+        return nil
+      }
     default:
       break
     }
@@ -87,6 +111,9 @@ struct ValueConverter {
     case .ipList: return "a list of IP addresses"
     case .cpuList: return "a list of CPU numbers"
     case .hostList: return "a list of host[:port] or URLs"
+    case .domainList: return "a list of DNS names"
+    case .enumList(let values): return "a list of \(values.joined(separator: ", "))"
+    case .text: return "a string"
     }
   }
 

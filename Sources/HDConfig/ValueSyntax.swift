@@ -82,4 +82,20 @@ enum ValueSyntax {
     let allowed = host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == ":") }
     return !host.isEmpty && allowed
   }
+
+  /// A fully qualified DNS name a public CA can issue for: 2+ labels of
+  /// letters, digits and inner hyphens (1–63 bytes each), 253 bytes at most,
+  /// an alphabetic last label, no trailing dot, no wildcard (TLS-ALPN-01 and
+  /// HTTP-01 cannot validate one).
+  static func isDomainName(_ text: String) -> Bool {
+    guard !text.isEmpty, text.utf8.count <= 253, !text.hasSuffix(".") else { return false }
+    let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard labels.count >= 2 else { return false }
+    for label in labels {
+      guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-",
+        label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+      else { return false }
+    }
+    return labels.last!.allSatisfy { $0.isLetter } || labels.last!.hasPrefix("xn--")
+  }
 }

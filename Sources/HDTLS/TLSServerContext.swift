@@ -12,11 +12,14 @@ import HDProtocol
 /// threads once configured: workers only call SSL_new on it.
 public final class TLSServerContext: @unchecked Sendable {
   let handle: OpaquePointer
+  /// Empty when the context has no certificate yet (ACME before its first issuance).
   public let certificatePath: String
   public let keyPath: String
-  /// The leaf certificate served (expiry, self-signed, pin); nil only if
-  /// OpenSSL could not read its dates back.
+  /// The leaf certificate served (expiry, self-signed, pin); nil when the
+  /// context has none yet (ACME pending) or OpenSSL could not read its dates back.
   public let leaf: CertificateSummary?
+  /// The TLS-ALPN-01 answers, when ACME runs; kept alive as long as the context.
+  public let challenges: ACMEChallengeCertificates?
 
   /// TLS 1.3 suites, AES-GCM first so kernel TLS can take the connection;
   /// ChaCha20 stays for clients without AES (it runs in userspace).
@@ -29,23 +32,58 @@ public final class TLSServerContext: @unchecked Sendable {
   /// Loads and validates `certificatePath` (PEM chain, leaf first) and
   /// `keyPath` (PEM private key), and appends the `derpkey` meta certificate
   /// for `serverKey`.
-  public init(certificatePath: String, keyPath: String, serverKey: DERPKey) throws(TLSContextError) {
+  ///
+  /// With `challenges`, handshakes offering the `acme-tls/1` ALPN are answered
+  /// from that table (RFC 8737) and every other handshake is untouched.
+  public init(
+    certificatePath: String, keyPath: String, serverKey: DERPKey, challenges: ACMEChallengeCertificates? = nil
+  ) throws(TLSContextError) {
     try Self.checkReadable(certificatePath, kind: .certificateUnreadable, what: "tls_cert")
     try Self.checkReadable(keyPath, kind: .keyUnreadable, what: "tls_key")
-    ERR_clear_error()
-    guard let ctx = SSL_CTX_new(TLS_server_method()) else {
-      throw TLSContextError(.openSSL, "SSL_CTX_new: " + OpenSSLErrorQueue.drainText(fallback: "failed"))
-    }
+    let ctx = try Self.newContext()
     do {
-      try Self.configure(ctx, certificatePath: certificatePath, keyPath: keyPath, serverKey: serverKey)
+      try Self.configure(ctx)
+      try Self.loadPair(ctx, certificatePath: certificatePath, keyPath: keyPath, serverKey: serverKey)
     } catch {
       SSL_CTX_free(ctx)
       throw error
     }
+    challenges?.install(on: ctx)
     self.handle = ctx
     self.leaf = SSL_CTX_get0_certificate(ctx).flatMap { CertificateSummary($0) }
     self.certificatePath = certificatePath
     self.keyPath = keyPath
+    self.challenges = challenges
+  }
+
+  /// A context with no certificate that only answers TLS-ALPN-01 challenges:
+  /// what the DERP port runs while ACME has not issued a first certificate
+  /// (every other handshake fails for want of a certificate).
+  public init(challengesOnly challenges: ACMEChallengeCertificates) throws(TLSContextError) {
+    let ctx = try Self.newContext()
+    do {
+      try Self.configure(ctx)
+    } catch {
+      SSL_CTX_free(ctx)
+      throw error
+    }
+    challenges.install(on: ctx)
+    self.handle = ctx
+    self.leaf = nil
+    self.certificatePath = ""
+    self.keyPath = ""
+    self.challenges = challenges
+  }
+
+  /// True when the context serves a certificate of its own.
+  public var hasCertificate: Bool { !certificatePath.isEmpty }
+
+  private static func newContext() throws(TLSContextError) -> OpaquePointer {
+    ERR_clear_error()
+    guard let ctx = SSL_CTX_new(TLS_server_method()) else {
+      throw TLSContextError(.openSSL, "SSL_CTX_new: " + OpenSSLErrorQueue.drainText(fallback: "failed"))
+    }
+    return ctx
   }
 
   deinit { SSL_CTX_free(handle) }
@@ -57,9 +95,7 @@ public final class TLSServerContext: @unchecked Sendable {
     }
   }
 
-  private static func configure(
-    _ ctx: OpaquePointer, certificatePath: String, keyPath: String, serverKey: DERPKey
-  ) throws(TLSContextError) {
+  private static func configure(_ ctx: OpaquePointer) throws(TLSContextError) {
     guard ctls_ctx_set_min_proto_version(ctx, TLS1_2_VERSION) == 1,
       SSL_CTX_set_ciphersuites(ctx, tls13CipherSuites) == 1,
       SSL_CTX_set_cipher_list(ctx, tls12CipherList) == 1
@@ -75,7 +111,11 @@ public final class TLSServerContext: @unchecked Sendable {
     // which a clean switch to kernel receive needs.
     ctls_ctx_set_read_ahead(ctx, 0)
     SSL_CTX_set_keylog_callback(ctx, sessionKeylogCallback)
+  }
 
+  private static func loadPair(
+    _ ctx: OpaquePointer, certificatePath: String, keyPath: String, serverKey: DERPKey
+  ) throws(TLSContextError) {
     guard SSL_CTX_use_certificate_chain_file(ctx, certificatePath) == 1 else {
       throw TLSContextError(
         .certificateUnreadable,

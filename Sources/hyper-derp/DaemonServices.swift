@@ -14,8 +14,18 @@ enum DaemonServices {
 
   static func start(_ context: DaemonStartContext) throws -> [any DaemonService] {
     let config = context.config
+    // ACME: the cache decides what the DERP port serves at start (a usable
+    // cached certificate, or only TLS-ALPN-01 answers until the first order).
+    let acme = config.acme.enabled ? try ACMEManager(config: config, logSink: context.logSink) : nil
     // nil = plain TCP; throws on bad cert/key or `ktls: required` without kernel TLS.
-    let tls = try RelayTLS.make(config: config, serverKey: context.serverKeyPair.publicKey)
+    let tls: RelayTLS? =
+      if let acme {
+        try RelayTLS(
+          acmeChallenges: acme.challengeCertificates, certificatePath: acme.cachedCertificate?.certificatePath,
+          keyPath: acme.cachedCertificate?.keyPath, ktls: config.ktls, serverKey: context.serverKeyPair.publicKey)
+      } else {
+        try RelayTLS.make(config: config, serverKey: context.serverKeyPair.publicKey)
+      }
     let relayLog = Logger(label: "relay", sink: context.logSink)
     var options = RelayOptions(
       config: config, serverKeyPair: context.serverKeyPair, workerCount: context.workerPlan.workerCount,
@@ -51,14 +61,28 @@ enum DaemonServices {
       throw error
     }
     if let stun { metrics?.attachSTUN(stun) }
+    if let acme, let tls {
+      do {
+        try acme.start(tls: tls)
+      } catch {
+        stun?.stop(timeoutSeconds: 1)
+        metrics?.stop()
+        relay.stop(graceSeconds: 0)
+        throw error
+      }
+    }
     metrics?.setReady()
 
     context.reloader.register(
       ReloadHook(name: "relay log level", keys: ["log_level"]) { _, new in relay.setLogLevel(new.logLevel) })
-    if let tls { context.reloader.register(tls.reloadHook(log: { level, message in relayLog.log(level, message) })) }
+    // With ACME the certificate is the ACME thread's to replace, not SIGHUP's.
+    if let tls, acme == nil {
+      context.reloader.register(tls.reloadHook(log: { level, message in relayLog.log(level, message) }))
+    }
     if let metrics { context.reloader.register(metrics.reloadHook(log: { metricsLog.info($0) })) }
 
     var services: [any DaemonService] = [RelayService(relay: relay, graceSeconds: relayGraceSeconds)]
+    if let acme { services.append(ACMEService(manager: acme)) }
     if let metrics { services.append(MetricsService(server: metrics)) }
     if let stun { services.append(STUNService(server: stun)) }
     return services
@@ -110,4 +134,13 @@ final class MetricsService: DaemonService {
     server.setDraining(true)
     server.stop()
   }
+}
+
+final class ACMEService: DaemonService {
+  let manager: ACMEManager
+  var serviceName: String { "ACME client" }
+
+  init(manager: ACMEManager) { self.manager = manager }
+
+  func stop() { manager.stop() }
 }

@@ -30,6 +30,8 @@ public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
   public let modeDescription: String
   private let serverKey: DERPKey
   private let context: Mutex<TLSServerContext>
+  /// TLS-ALPN-01 answers, when the certificate comes from ACME.
+  public let challenges: ACMEChallengeCertificates?
   /// Per-worker counter blocks (index = worker; up to the relay's 64 workers).
   let workerStats: [TLSWorkerStats]
 
@@ -44,7 +46,7 @@ public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
   }
 
   /// `kernelProbe` is injectable so tests can act out a kernel without kTLS.
-  public init(
+  public convenience init(
     certificatePath: String, keyPath: String, ktls: KTLSMode, serverKey: DERPKey,
     kernelProbe: () -> Result<Void, KernelTLSUnavailable> = KernelTLS.probe
   ) throws(RelayError) {
@@ -54,6 +56,35 @@ public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
     } catch {
       throw RelayError("TLS: \(error.detail)")
     }
+    try self.init(initial: initial, challenges: nil, ktls: ktls, serverKey: serverKey, kernelProbe: kernelProbe)
+  }
+
+  /// TLS for a certificate that ACME obtains: answers TLS-ALPN-01 from
+  /// `challenges`, and serves `certificatePath`/`keyPath` when a usable one
+  /// is cached (nil: no certificate yet; DERP handshakes fail until ACME
+  /// installs one with `installCertificate`).
+  public convenience init(
+    acmeChallenges challenges: ACMEChallengeCertificates, certificatePath: String?, keyPath: String?,
+    ktls: KTLSMode, serverKey: DERPKey, kernelProbe: () -> Result<Void, KernelTLSUnavailable> = KernelTLS.probe
+  ) throws(RelayError) {
+    let initial: TLSServerContext
+    do {
+      if let certificatePath, let keyPath {
+        initial = try TLSServerContext(
+          certificatePath: certificatePath, keyPath: keyPath, serverKey: serverKey, challenges: challenges)
+      } else {
+        initial = try TLSServerContext(challengesOnly: challenges)
+      }
+    } catch {
+      throw RelayError("TLS: \(error.detail)")
+    }
+    try self.init(initial: initial, challenges: challenges, ktls: ktls, serverKey: serverKey, kernelProbe: kernelProbe)
+  }
+
+  private init(
+    initial: TLSServerContext, challenges: ACMEChallengeCertificates?, ktls: KTLSMode, serverKey: DERPKey,
+    kernelProbe: () -> Result<Void, KernelTLSUnavailable>
+  ) throws(RelayError) {
     switch ktls {
     case .off:
       dataPath = .userspace
@@ -73,6 +104,7 @@ public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
       }
     }
     self.serverKey = serverKey
+    self.challenges = challenges
     self.context = Mutex(initial)
     self.workerStats = (0..<Self.workersMax).map { _ in TLSWorkerStats.allocate() }
   }
@@ -90,12 +122,22 @@ public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
   public func reloadCertificates(certificatePath: String, keyPath: String) throws(RelayError) {
     let fresh: TLSServerContext
     do {
-      fresh = try TLSServerContext(certificatePath: certificatePath, keyPath: keyPath, serverKey: serverKey)
+      fresh = try TLSServerContext(
+        certificatePath: certificatePath, keyPath: keyPath, serverKey: serverKey, challenges: challenges)
     } catch {
       throw RelayError("TLS reload: \(error.detail); keeping the previous certificate")
     }
     context.withLock { $0 = fresh }
   }
+
+  /// ACME installs a new certificate through the same path as SIGHUP: new
+  /// connections get it, existing ones keep the context they started with.
+  public func installCertificate(certificatePath: String, keyPath: String) throws(RelayError) {
+    try reloadCertificates(certificatePath: certificatePath, keyPath: keyPath)
+  }
+
+  /// False while ACME has not installed a first certificate.
+  public var servesCertificate: Bool { currentContext.hasCertificate }
 
   /// The leaf certificate new connections get: expiry, self-signed, pin
   /// (`hyper_derp_tls_cert_expiry_timestamp_seconds`, /health). Follows reloads.
@@ -106,6 +148,7 @@ public final class RelayTLS: RelayTLSContext, @unchecked Sendable {
   /// needs (clients reaching the relay by IP trust nothing else).
   public func certificateDescription(nowSeconds: Int64 = UTCDate.nowSeconds()) -> String {
     let context = currentContext
+    guard context.hasCertificate else { return "TLS certificate: none yet (ACME has not issued one)" }
     guard let leaf = context.leaf else { return "TLS certificate \(context.certificatePath): expiry unreadable" }
     let days = leaf.daysLeft(now: nowSeconds)
     let expiry = leaf.isExpired(now: nowSeconds)

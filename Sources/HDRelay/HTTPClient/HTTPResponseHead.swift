@@ -1,5 +1,5 @@
-// The status line and framing headers of an HTTP/1.1 response, enough to know
-// when the body is complete (Content-Length, chunked, or until close).
+// The status line and headers of an HTTP/1.1 response, enough to know when
+// the body is complete (Content-Length, chunked, or until close).
 
 struct HTTPResponseHead {
   let status: Int
@@ -7,9 +7,13 @@ struct HTTPResponseHead {
   let bodyStart: Int
   let contentLength: Int?
   let chunked: Bool
+  /// Every header line, names lower-cased, in order.
+  let headers: [(name: String, value: String)]
+  /// Body bytes beyond this are not read (the caller's limit).
+  let bodyBytesMax: Int
 
   /// Nil until `bytes` holds the whole head (or when it is not an HTTP response).
-  init?(_ bytes: [UInt8]) {
+  init?(_ bytes: [UInt8], bodyBytesMax: Int = VerifyHTTPClient.bodyBytesMax) {
     guard let end = HTTPResponseHead.headEnd(bytes) else { return nil }
     guard let text = String(validating: bytes[0..<end], as: UTF8.self) else { return nil }
     let lines = text.split(separator: "\r\n", omittingEmptySubsequences: false)
@@ -19,15 +23,25 @@ struct HTTPResponseHead {
     bodyStart = end + 4
     var length: Int? = nil
     var isChunked = false
+    var fields: [(name: String, value: String)] = []
     for line in lines.dropFirst() {
       guard let colon = line.firstIndex(of: ":") else { continue }
       let name = line[..<colon].lowercased()
       let value = line[line.index(after: colon)...].trimmingSpaces
+      fields.append((name, value))
       if name == "content-length" { length = Int(value) }
       if name == "transfer-encoding" && value.lowercased().contains("chunked") { isChunked = true }
     }
     contentLength = isChunked ? nil : length
     chunked = isChunked
+    headers = fields
+    self.bodyBytesMax = bodyBytesMax
+  }
+
+  /// The first value of header `name` (case-insensitive).
+  func header(_ name: String) -> String? {
+    let lower = name.lowercased()
+    return headers.first { $0.name == lower }?.value
   }
 
   private static func headEnd(_ bytes: [UInt8]) -> Int? {
@@ -38,10 +52,10 @@ struct HTTPResponseHead {
     return nil
   }
 
-  /// True once the body is all there (or the 4 KiB we read of it).
+  /// True once the body is all there (or the `bodyBytesMax` we read of it).
   func bodyComplete(in bytes: [UInt8]) -> Bool {
     let have = bytes.count - bodyStart
-    if have >= VerifyHTTPClient.bodyBytesMax { return true }
+    if have >= bodyBytesMax { return true }
     if let length = contentLength { return have >= length }
     if chunked { return body(in: bytes) != nil }
     return false  // delimited by close
@@ -62,7 +76,7 @@ struct HTTPResponseHead {
       let start = lineEnd + 2
       guard raw.count >= start + size + 2 else { return nil }
       out += raw[start..<(start + size)]
-      if out.count >= VerifyHTTPClient.bodyBytesMax { return out }
+      if out.count >= bodyBytesMax { return out }
       i = start + size + 2
     }
   }
