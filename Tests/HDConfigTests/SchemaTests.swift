@@ -14,6 +14,9 @@ final class SchemaTests: XCTestCase {
     case .ipList: return .strings(["127.0.0.9"])
     case .cpuList: return .integers([3, 1])
     case .hostList: return .strings(["\(spec.key).example:443"])
+    case .domainList: return .strings(["\(spec.key).example"])
+    case .enumList(let values): return .strings([values.last!])
+    case .text: return .string("text-\(spec.key)")
     }
   }
 

@@ -1,0 +1,271 @@
+// The relay's ACME client against a real ACME CA (Pebble on loopback, real
+// challenge validation against the relay's own ports): issuance by
+// TLS-ALPN-01 and HTTP-01, DERP over the issued certificate, renewal while a
+// client stays connected, and the failures an operator meets (CA down at
+// start, a challenge that fails, a corrupted cache), plus External Account
+// Binding and an IP-address certificate.
+import Foundation
+import HDClient
+import HDProtocol
+import HDTLS
+import XCTest
+
+final class ACMEPebbleTests: XCTestCase {
+  private func relayConfig(
+    _ tree: TestFixtureTree, pebble: PebbleHarness, port: UInt16, identifiers: String = "domains: [relay.test]",
+    extra: String = ""
+  ) -> String {
+    tree.write(
+      "hd.yaml",
+      """
+      port: \(port)
+      bind: ["127.0.0.1"]
+      workers: 1
+      ktls: off
+      acme:
+        \(identifiers)
+        directory_url: \(pebble.directoryURL)
+        directory_ca_file: \(pebble.wfeCertificate)
+        cache_dir: \(tree.path("acme-cache"))
+      \(extra)
+      """)
+  }
+
+  /// TLS to the relay trusting only Pebble's root, checking `name`; the leaf's serial.
+  private func servedSerial(port: UInt16, root: String, name: String = "relay.test") throws -> String {
+    let fd = try TCPConnector.connect(host: "127.0.0.1", port: port, timeoutSeconds: 5)
+    let stream = try TLSClientStream(
+      fileDescriptor: fd,
+      options: TLSClientOptions(
+        serverName: name.first!.isNumber ? nil : name, trustedCertificatesFile: root, verifyPeerName: name))
+    defer { stream.close() }
+    return try XCTUnwrap(stream.peerCertificateSerialHex)
+  }
+
+  private func derpClient(port: UInt16, root: String, name: String = "relay.test") throws -> DERPClient {
+    try DERPClient.connectTLS(
+      host: "127.0.0.1", port: port,
+      tls: TLSClientOptions(
+        serverName: name.first!.isNumber ? nil : name, trustedCertificatesFile: root, verifyPeerName: name))
+  }
+
+  private func exchange(_ a: DERPClient, _ b: DERPClient, _ bytes: [UInt8]) throws {
+    try a.send(to: b.publicKey, packet: bytes)
+    XCTAssertEqual(try b.receivePacket().packet, bytes)
+  }
+
+  /// The serial in the relay's "issued and installed" lines, in order.
+  private func issuedSerials(_ daemon: DaemonProcess) -> [String] {
+    daemon.stderrLines.filter { $0.contains("issued and installed") }.compactMap { line in
+      guard let range = line.range(of: "(serial ") else { return nil }
+      return String(line[range.upperBound...].prefix { $0 != "," })
+    }
+  }
+
+  func testTLSALPN01IssuesACertificateDERPClientsUseAndRenewsWhileAClientStaysConnected() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    // 15 s certificates: renewal is due two thirds in, 9–10 s after issuance.
+    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort(), validitySeconds: 15))
+    let config = relayConfig(tree, pebble: pebble, port: port, extra: "  challenges: [tls-alpn-01]")
+    let daemon = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
+    XCTAssertTrue(daemon.stderr.contains("answering tls-alpn-01 for relay.test"), daemon.stderr)
+    let root = try pebble.rootCertificateFile()
+    let first = try XCTUnwrap(issuedSerials(daemon).first)
+    XCTAssertEqual(try servedSerial(port: port, root: root), first)
+
+    // A client connected before the renewal keeps its connection through it.
+    let staying = try derpClient(port: port, root: root)
+    let peer = try derpClient(port: port, root: root)
+    try exchange(staying, peer, [1, 2, 3])
+    XCTAssertTrue(
+      daemon.waitForLog("renewal from", timeoutSeconds: 1) && waitUntil(seconds: 30) { self.issuedSerials(daemon).count >= 2 },
+      daemon.stderr)
+    let second = issuedSerials(daemon)[1]
+    XCTAssertNotEqual(first, second)
+    let newcomer = try derpClient(port: port, root: root)
+    XCTAssertEqual(try servedSerial(port: port, root: root), second, "a new client sees the renewed certificate")
+    try exchange(staying, newcomer, [4, 5, 6])
+    try exchange(newcomer, staying, [7, 8])
+    try exchange(peer, staying, [9])
+    [staying, peer, newcomer].forEach { $0.close() }
+
+    let modes = try cacheModes(tree.path("acme-cache"))
+    XCTAssertEqual(modes["account.key"], 0o600)
+    XCTAssertEqual(modes["certificate.key"], 0o600)
+    XCTAssertEqual(modes["certificate.pem"], 0o600)
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+  }
+
+  func testHTTP01IssuesOnTheHTTPPortWhichRedirectsEverythingElse() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let httpPort = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    try pebble.start(.init(tlsPort: freeLoopbackPort(), httpPort: httpPort))
+    let config = relayConfig(
+      tree, pebble: pebble, port: port, extra: "  challenges: [http-01]\n  http_port: \(httpPort)")
+    let daemon = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
+    XCTAssertTrue(daemon.stderr.contains("answering http-01 for relay.test"), daemon.stderr)
+    let root = try pebble.rootCertificateFile()
+    let a = try derpClient(port: port, root: root)
+    let b = try derpClient(port: port, root: root)
+    try exchange(a, b, [42])
+    a.close()
+    b.close()
+
+    let answer = try rawHTTP(port: httpPort, "GET /some/page?x=1 HTTP/1.1\r\nHost: relay.test\r\n\r\n")
+    XCTAssertTrue(answer.hasPrefix("HTTP/1.1 302"), answer)
+    XCTAssertTrue(answer.contains("Location: https://relay.test/some/page?x=1\r\n"), answer)
+    let unknown = try rawHTTP(port: httpPort, "GET /.well-known/acme-challenge/nope HTTP/1.1\r\nHost: relay.test\r\n\r\n")
+    XCTAssertTrue(unknown.hasPrefix("HTTP/1.1 404"), unknown)
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+  }
+
+  func testCADownAtStartIsRetriedAndACachedCertificateIsServedWithoutTheCA() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    let config = relayConfig(tree, pebble: pebble, port: port)
+    let daemon = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(daemon.waitForLog("cannot serve TLS to clients"), daemon.stderr)
+    XCTAssertTrue(daemon.waitForLog("failed (unreachable)"), daemon.stderr)
+    XCTAssertTrue(daemon.stderr.contains("cannot reach the CA at 127.0.0.1:\(pebble.directoryPort)"), daemon.stderr)
+    // No certificate: a TLS client is refused, the relay keeps running and retrying.
+    XCTAssertThrowsError(try DERPClient.connectTLS(host: "127.0.0.1", port: port))
+    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort()))
+    XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 40), daemon.stderr + pebble.log)
+    let root = try pebble.rootCertificateFile()
+    let issued = try servedSerial(port: port, root: root)
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+
+    // The CA is gone; a restart serves the cached certificate at once.
+    pebble.stopPebble()
+    let restarted = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(restarted.waitForLog("serving the cached certificate for relay.test"), restarted.stderr)
+    XCTAssertTrue(restarted.waitForLog("relay listening"), restarted.stderr)
+    XCTAssertEqual(try servedSerial(port: port, root: root), issued)
+    let a = try derpClient(port: port, root: root)
+    let b = try derpClient(port: port, root: root)
+    try exchange(a, b, [1])
+    a.close()
+    b.close()
+    restarted.signal(SIGTERM)
+    XCTAssertEqual(restarted.waitForExit(timeoutSeconds: 10), 0, restarted.stderr)
+  }
+
+  func testAFailingChallengeIsLoggedWithTheDomainAndTheACMEError() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    // Pebble's VA dials a port where nothing listens instead of the relay's.
+    try pebble.start(.init(tlsPort: freeLoopbackPort(), httpPort: freeLoopbackPort()))
+    let config = relayConfig(tree, pebble: pebble, port: port, extra: "  challenges: [tls-alpn-01]")
+    let daemon = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(daemon.waitForLog("order for relay.test failed (challenge)", timeoutSeconds: 30), daemon.stderr)
+    let line = try XCTUnwrap(daemon.stderrLines.first { $0.contains("failed (challenge)") })
+    // Pebble's words: "urn:ietf:params:acme:error:unauthorized: Failed to connect to 127.0.0.1:… for the tls-alpn-01 challenge".
+    XCTAssertTrue(line.contains("challenge tls-alpn-01 for relay.test failed: urn:ietf:params:acme:error:"), line)
+    XCTAssertTrue(line.contains("Failed to connect"), line)
+    XCTAssertTrue(line.contains("cannot serve TLS to clients"), line)
+    XCTAssertTrue(line.contains("retrying in"), line)
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+  }
+
+  func testACorruptedCachedCertificateIsDetectedNeverServedAndReissued() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    let cache = tree.path("acme-cache")
+    try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+    // A truncated chain and a key that is not PEM: what a full disk or a bad copy leaves.
+    _ = tree.write("acme-cache/certificate.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n")
+    _ = tree.write("acme-cache/certificate.key", "garbage\n")
+    let config = relayConfig(tree, pebble: pebble, port: port)
+    let daemon = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(daemon.waitForLog("cached certificate rejected, not served"), daemon.stderr)
+    XCTAssertThrowsError(try DERPClient.connectTLS(host: "127.0.0.1", port: port), "nothing is served from a bad cache")
+    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort()))
+    XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 40), daemon.stderr + pebble.log)
+    let root = try pebble.rootCertificateFile()
+    XCTAssertEqual(try servedSerial(port: port, root: root), issuedSerials(daemon).first)
+    let pem = try String(contentsOfFile: cache + "/certificate.pem", encoding: .utf8)
+    XCTAssertTrue(pem.contains("-----END CERTIFICATE-----"))
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+  }
+
+  func testExternalAccountBindingAndAnIPAddressCertificate() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    let macKey = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort(), externalAccountKeys: ["kid-1": macKey]))
+
+    // Without EAB the CA's requirement is named, with the keys to set.
+    let plain = relayConfig(tree, pebble: pebble, port: port, identifiers: "ip_addresses: [127.0.0.1]")
+    let refused = try DaemonProcess(arguments: ["--config", plain])
+    XCTAssertTrue(refused.waitForLog("requires External Account Binding: set acme.eab_kid"), refused.stderr)
+    refused.signal(SIGTERM)
+    XCTAssertEqual(refused.waitForExit(timeoutSeconds: 10), 0, refused.stderr)
+
+    let keyFile = tree.write("eab.key", macKey + "\n")
+    let config = relayConfig(
+      tree, pebble: pebble, port: port, identifiers: "ip_addresses: [127.0.0.1]",
+      extra: "  eab_kid: kid-1\n  eab_hmac_key_file: \(keyFile)\n  challenges: [tls-alpn-01]")
+    let daemon = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
+    XCTAssertTrue(daemon.stderr.contains("answering tls-alpn-01 for 127.0.0.1"), daemon.stderr)
+    let root = try pebble.rootCertificateFile()
+    let a = try derpClient(port: port, root: root, name: "127.0.0.1")
+    let b = try derpClient(port: port, root: root, name: "127.0.0.1")
+    try exchange(a, b, [7, 7])
+    a.close()
+    b.close()
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+  }
+
+  // MARK: helpers
+
+  private func cacheModes(_ directory: String) throws -> [String: Int] {
+    var modes: [String: Int] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+      var info = stat()
+      if stat(directory + "/" + name, &info) == 0 { modes[name] = Int(info.st_mode & 0o777) }
+    }
+    return modes
+  }
+
+  private func rawHTTP(port: UInt16, _ request: String) throws -> String {
+    let fd = try TCPConnector.connect(host: "127.0.0.1", port: port, timeoutSeconds: 5)
+    defer { close(fd) }
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      if n <= 0 { break }
+      out += buffer[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      if condition() { return true }
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    return condition()
+  }
+}
