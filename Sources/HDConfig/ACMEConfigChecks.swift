@@ -4,9 +4,15 @@
 @preconcurrency import Glibc
 
 enum ACMEConfigChecks {
+  /// Where to report about `key`: where it was set or, for a default, where
+  /// ACME was turned on (the identifiers), so every finding has a position.
+  private static func origin(_ key: String, _ config: Config, _ origins: [String: SettingOrigin]) -> SettingOrigin {
+    origins[key] ?? origins[config.acme.domains.isEmpty ? "acme.ip_addresses" : "acme.domains"] ?? .builtIn
+  }
+
   static func relations(_ config: Config, origins: [String: SettingOrigin]) -> [Diagnostic] {
     var diagnostics: [Diagnostic] = []
-    func at(_ key: String) -> SettingOrigin { origins[key] ?? .builtIn }
+    func at(_ key: String) -> SettingOrigin { origin(key, config, origins) }
     let acme = config.acme
     let setKeys = ConfigSchema.acmeKeys.filter { $0.isSet(in: config) }.map(\.key)
 
@@ -41,7 +47,7 @@ enum ACMEConfigChecks {
         acme.challenges.isEmpty
         ? "acme.challenges is empty" : "acme.challenges has only http-01, which needs acme.http_port"
       diagnostics.append(
-        at(acme.challenges.isEmpty ? "acme.challenges" : "acme.http_port").diagnostic(
+        at("acme.challenges").diagnostic(
           .error, .acmeChallengeUnusable, key: "acme.challenges", "\(why); no certificate could ever be validated",
           suggestion: "add tls-alpn-01, or set acme.http_port: 80"))
     }
@@ -71,7 +77,7 @@ enum ACMEConfigChecks {
   static func files(_ config: Config, origins: [String: SettingOrigin]) -> [Diagnostic] {
     guard config.acme.enabled else { return [] }
     var diagnostics: [Diagnostic] = []
-    func at(_ key: String) -> SettingOrigin { origins[key] ?? .builtIn }
+    func at(_ key: String) -> SettingOrigin { origin(key, config, origins) }
     if let problem = cacheDirectoryProblem(config.acme.cacheDir) {
       diagnostics.append(
         at("acme.cache_dir").diagnostic(
