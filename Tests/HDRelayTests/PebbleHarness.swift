@@ -134,7 +134,7 @@ final class PebbleHarness: @unchecked Sendable {
   /// GET over HTTPS trusting the WFE certificate (the relay's own HTTP client).
   func get(_ url: String) throws -> [UInt8] {
     guard case .success(let parsed) = HTTPURL.parse(url) else { throw DaemonProcessError("bad URL \(url)") }
-    let client = HTTPClient(trustedCertificatesFile: wfeCertificate, bodyBytesMax: 1 << 20)
+    let client = HTTPClient(trust: .bundle(path: wfeCertificate, setting: "test"), bodyBytesMax: 1 << 20)
     let deadline = monotonicNanosecondsForTests() + 5_000_000_000
     switch client.send(HTTPClientRequest(method: "GET", url: parsed), deadlineNanoseconds: deadline, stop: { false }) {
     case .success(let response) where response.status == 200: return response.body
