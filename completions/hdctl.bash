@@ -24,7 +24,7 @@ _hdctl() {
       ;;
     explain)
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--help" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "port bind workers pin_cores sockbuf max_accept_rate sqpoll busy_poll tls_cert tls_key tls_ca_file ktls log_level log_format peer_rate_limit key_file stun_port mesh.key_file mesh.peers mesh.link_timeout_seconds verify_clients.url verify_clients.fail_open metrics.port metrics.bind metrics.tls_cert metrics.tls_key metrics.debug_endpoints" -- "$cur"))
+      COMPREPLY=($(compgen -W "port bind workers pin_cores sockbuf max_accept_rate sqpoll busy_poll tls_cert tls_key tls_ca_file ktls log_level log_format peer_rate_limit key_file stun_port mesh.key_file mesh.peers mesh.link_timeout_seconds verify_clients.url verify_clients.fail_open metrics.port metrics.bind metrics.tls_cert metrics.tls_key metrics.debug_endpoints acme.domains acme.ip_addresses acme.email acme.directory_url acme.directory_ca_file acme.cache_dir acme.challenges acme.http_port acme.eab_kid acme.eab_hmac_key_file" -- "$cur"))
       ;;
     generate)
       case "$prev" in

@@ -29,7 +29,17 @@ _hyper_derp() {
     --metrics-bind) COMPREPLY=(); return ;;
     --metrics-tls-cert) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --metrics-tls-key) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --acme-domain) COMPREPLY=(); return ;;
+    --acme-ip) COMPREPLY=(); return ;;
+    --acme-email) COMPREPLY=(); return ;;
+    --acme-directory-url) COMPREPLY=(); return ;;
+    --acme-directory-ca-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --acme-cache-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --acme-challenge) COMPREPLY=($(compgen -W "tls-alpn-01 http-01" -- "$cur")); return ;;
+    --acme-http-port) COMPREPLY=(); return ;;
+    --acme-eab-kid) COMPREPLY=(); return ;;
+    --acme-eab-hmac-key-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
-  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --busy-poll --tls-cert --tls-key --tls-ca-file --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --mesh-link-timeout --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --help" -- "$cur")); return; fi
+  if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --check-config --print-config --version --port --bind --workers --pin-cores --sockbuf --max-accept-rate --sqpoll --busy-poll --tls-cert --tls-key --tls-ca-file --ktls --log-level --log-format --peer-rate-limit --key-file --stun-port --mesh-key-file --mesh-peer --mesh-link-timeout --verify-client-url --verify-client-fail-open --metrics-port --metrics-bind --metrics-tls-cert --metrics-tls-key --debug-endpoints --acme-domain --acme-ip --acme-email --acme-directory-url --acme-directory-ca-file --acme-cache-dir --acme-challenge --acme-http-port --acme-eab-kid --acme-eab-hmac-key-file --help" -- "$cur")); return; fi
 }
 complete -F _hyper_derp hyper-derp
