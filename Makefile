@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFIG ?= etc/minimal.yaml
 
-.PHONY: deps build release run test unit-test vm-test bench generate check-generated clean release-static install deb
+.PHONY: deps build release run test unit-test vm-test bench generate check-generated clean release-static install deb fuzz
 
 deps:
 	bash scripts/install-deps.sh
@@ -52,6 +52,11 @@ check-generated: build
 
 bench: release
 	bash scripts/bench.sh
+
+# libFuzzer over every external-input parser (Fuzz/, docs/robustness.md):
+# FUZZ_SECONDS per target (default 180), report in .build-fuzz/fuzz-report.md.
+fuzz: deps
+	bash scripts/fuzz.sh
 
 clean:
 	rm -rf .build

@@ -11,6 +11,7 @@
 //                HDMetrics (metrics/health/debug HTTP server, off the data plane)
 //                HDOps (doctor, topology, recommend, sysctl tuning; injectable root)
 //                HDProbe (DERP map, probes of running relays, status; hdctl derpmap/probe/status)
+//                HDFuzzTargets (fuzz targets: parser + invariants; Fuzz/ runs them under libFuzzer)
 //   Executables: hyper-derp (daemon), hdctl (ops tool), hd-bench (load generator)
 import PackageDescription
 
@@ -28,6 +29,8 @@ let package = Package(
     .executable(name: "hyper-derp", targets: ["hyper-derp"]),
     .executable(name: "hdctl", targets: ["hdctl"]),
     .executable(name: "hd-bench", targets: ["hd-bench"]),
+    // For Fuzz/Package.swift (libFuzzer executables, `make fuzz`).
+    .library(name: "HDFuzzTargets", targets: ["HDFuzzTargets"]),
   ],
   dependencies: [
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
@@ -48,6 +51,9 @@ let package = Package(
       swiftSettings: strict + relayDataPlane),
     .target(name: "HDMetrics", dependencies: ["HDRelay", "HDTLS", "HDConfig", "CSys"], swiftSettings: strict),
     .target(name: "HDOps", dependencies: ["HDConfig", "HDTLS", "CSys", "CURing"], swiftSettings: strict),
+    // Fuzz targets' entry logic (bytes → parser → invariants), built always so it never rots.
+    .target(name: "HDFuzzTargets", dependencies: ["HDProtocol", "HDClient", "HDRelay", "HDMetrics", "HDConfig"],
+      swiftSettings: strict),
 
     .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDCLI", "HDRelay", "HDMetrics"], swiftSettings: strict),
     .target(name: "HDProbe", dependencies: ["HDConfig", "HDClient", "HDProtocol", "HDTLS", "CTLS"], swiftSettings: strict),
@@ -70,6 +76,7 @@ let package = Package(
     .testTarget(name: "HDMetricsTests", dependencies: ["HDMetrics", "HDRelay", "HDClient"], swiftSettings: strict),
     .testTarget(name: "HDBenchTests", dependencies: ["HDClient", "HDRelay", "HDConfig", "HDProtocol", "hd-bench"],
       swiftSettings: strict),
+    .testTarget(name: "HDFuzzReplayTests", dependencies: ["HDFuzzTargets"], swiftSettings: strict),
     // Test-only counting malloc (interposes the whole test executable; cheap when idle).
     .target(name: "CAllocCounter", path: "Tests/CAllocCounter"),
     .testTarget(name: "HDRelayAllocationTests", dependencies: ["CAllocCounter", "HDRelay", "HDClient", "HDConfig", "HDProtocol", "HDTLS"],

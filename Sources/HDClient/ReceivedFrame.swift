@@ -19,7 +19,7 @@ public enum ReceivedFrame: Equatable, Sendable {
 
   /// Decodes one frame whose payload is `payload`. Malformed known frames are
   /// protocol violations (a real server never sends them).
-  static func decode(header: FrameHeader, payload: UnsafeRawBufferPointer, keys: DERPKeyPair,
+  package static func decode(header: FrameHeader, payload: UnsafeRawBufferPointer, keys: DERPKeyPair,
                      serverKey: DERPKey) throws(DERPClientError) -> ReceivedFrame {
     let n = payload.count
     let base = payload.baseAddress

@@ -59,7 +59,7 @@ public enum KeyFile {
   }
 
   /// Accepts `privkey:<hex>` or derper's `{"PrivateKey":"privkey:<hex>"}`.
-  static func parsePrivateKey(_ text: String, path: String) throws(KeyFileError) -> DERPPrivateKey {
+  package static func parsePrivateKey(_ text: String, path: String) throws(KeyFileError) -> DERPPrivateKey {
     if let key = DERPPrivateKey(privateKeyText: text) { return key }
     if case .object(let fields)? = try? JSONValue.parse(Array(text.utf8)),
       case .string(let s)? = JSONValue.field(fields, "PrivateKey"),

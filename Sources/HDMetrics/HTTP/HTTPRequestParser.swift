@@ -3,14 +3,16 @@
 // headers, whitespace before colons, obsolete line folding), lenient where
 // RFC 9112 allows it (bare LF line ends, empty lines before the request line).
 
-struct HTTPRequestParser {
+package struct HTTPRequestParser {
   /// Largest head accepted, request line included; larger heads get 431.
   /// 8 KiB matches common servers (nginx's default large_client_header_buffers).
-  var maxHeadBytes = 8192
+  package var maxHeadBytes = 8192
   /// More header fields than this get 431 as well.
-  var maxHeaderCount = 64
+  package var maxHeaderCount = 64
 
-  enum Outcome: Equatable {
+  package init() {}
+
+  package enum Outcome: Equatable {
     /// No complete head yet (and the bytes so far are within the limits).
     case incomplete
     /// A head, and how many bytes of the buffer it used.
@@ -18,7 +20,7 @@ struct HTTPRequestParser {
   }
 
   /// Looks for a complete head at the start of `bytes`.
-  func parse(_ bytes: ArraySlice<UInt8>) throws(HTTPRequestError) -> Outcome {
+  package func parse(_ bytes: ArraySlice<UInt8>) throws(HTTPRequestError) -> Outcome {
     var lines: [ArraySlice<UInt8>] = []
     var lineStart = bytes.startIndex
     var index = bytes.startIndex

@@ -20,10 +20,10 @@ struct HTTPClientRequest {
   var body: [UInt8] = []
 }
 
-struct HTTPClientResponse {
-  let status: Int
-  let headers: [(name: String, value: String)]
-  let body: [UInt8]
+package struct HTTPClientResponse {
+  package let status: Int
+  package let headers: [(name: String, value: String)]
+  package let body: [UInt8]
 
   /// The first value of header `name` (case-insensitive).
   func header(_ name: String) -> String? {
@@ -39,7 +39,7 @@ struct HTTPClientResponse {
 }
 
 /// Why an exchange produced no response.
-enum HTTPClientError: Error, Equatable {
+package enum HTTPClientError: Error, Equatable {
   /// Name resolution, connect, TLS or I/O failed.
   case unreachable
   /// No complete answer by the deadline.
@@ -50,11 +50,16 @@ enum HTTPClientError: Error, Equatable {
   case stopped
 }
 
-struct HTTPClient {
+package struct HTTPClient {
   /// Trusted CAs for https:// servers.
   var trust: TLSTrust = .openSSLDefaults
   /// Largest response body read; longer bodies are cut here.
   var bodyBytesMax: Int
+
+  package init(trust: TLSTrust = .openSSLDefaults, bodyBytesMax: Int) {
+    self.trust = trust
+    self.bodyBytesMax = bodyBytesMax
+  }
   /// Largest status line + headers accepted.
   static let headBytesMax = 16 * 1024
   /// Poll slice: how soon a stop request is noticed.
@@ -133,14 +138,15 @@ struct HTTPClient {
   }
 
   /// One read of the answer: bytes, end of stream, or why the exchange failed.
-  private enum Chunk {
+  package enum Chunk {
     case bytes(Int)
     case end
     case failed(HTTPClientError)
   }
 
   /// Reads until the answer is complete (or too large, or the stream ends).
-  private func readAnswer(
+  /// Fed by `readChunk`, so the fuzzer (verify-response) runs it on bytes.
+  package func readAnswer(
     isHead: Bool, _ readChunk: (UnsafeMutableRawBufferPointer) -> Chunk
   ) -> Result<HTTPClientResponse, HTTPClientError> {
     var response: [UInt8] = []

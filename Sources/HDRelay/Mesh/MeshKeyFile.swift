@@ -12,6 +12,11 @@ public enum MeshKeyFile {
     guard let text = HostFile.readText(path, limitBytes: 4096) else {
       throw MeshKeyError(description: "mesh.key_file \(path): cannot read it (missing, or not readable by this user)")
     }
+    return try parse(text, path: path)
+  }
+
+  /// The key in a mesh key file's text (`path` only names it in the error).
+  package static func parse(_ text: String, path: String) throws(MeshKeyError) -> DERPKey {
     let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
     let trimmed = String(text.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
     guard trimmed.utf8.count == 2 * DERPConstants.keyBytes, let key = DERPKey(hex: trimmed), !key.isZero else {

@@ -1,10 +1,10 @@
 // Strict RFC 5389 Binding Request validation. Reads only inside the datagram;
 // the attribute walk advances at least 4 bytes per step, so it ends within
 // length/4 steps whatever the input.
-enum STUNRequestParser {
+package enum STUNRequestParser {
   /// nil when `datagram` is a well-formed Binding Request (the transaction id
   /// is then at STUNWire.transactionIDOffset); otherwise why it is dropped.
-  static func dropReason(_ datagram: UnsafeRawPointer, count: Int) -> STUNDropReason? {
+  package static func dropReason(_ datagram: UnsafeRawPointer, count: Int) -> STUNDropReason? {
     guard count >= STUNWire.headerBytes else { return .tooShort }
     guard count <= STUNWire.requestBytesMax else { return .tooLong }
     let type = datagram.stunU16(at: 0)

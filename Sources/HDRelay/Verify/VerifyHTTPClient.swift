@@ -7,19 +7,24 @@ import HDConfig
 import HDProtocol
 import HDTLS
 
-struct VerifyHTTPClient {
+package struct VerifyHTTPClient {
   let url: HTTPURL
   /// Trusted CAs for https:// controllers (tls_ca_file, else OpenSSL's default verify paths).
   var trust: TLSTrust = .openSSLDefaults
   /// Largest response body read (derper: io.LimitReader 4 KiB).
-  static let bodyBytesMax = 4096
+  package static let bodyBytesMax = 4096
 
   /// POSTs `body`; answers by `deadlineNanoseconds` (monotonic) or `stop()`.
   func post(_ body: [UInt8], deadlineNanoseconds: UInt64, stop: () -> Bool) -> VerifyOutcome {
     let client = HTTPClient(trust: trust, bodyBytesMax: Self.bodyBytesMax)
     let request = HTTPClientRequest(
       method: "POST", url: url, headers: [("Content-Type", "application/json")], body: body)
-    switch client.send(request, deadlineNanoseconds: deadlineNanoseconds, stop: stop) {
+    return VerifyHTTPClient.outcome(client.send(request, deadlineNanoseconds: deadlineNanoseconds, stop: stop))
+  }
+
+  /// The controller's answer (or why there is none) as an admission decision.
+  package static func outcome(_ answer: Result<HTTPClientResponse, HTTPClientError>) -> VerifyOutcome {
+    switch answer {
     case .failure(.timeout):
       return .failed(.timeout)
     case .failure(.unreachable), .failure(.stopped):
@@ -33,7 +38,7 @@ struct VerifyHTTPClient {
   }
 
   /// `{"Allow":true}` → allowed, `{"Allow":false}` → denied (Go's case-insensitive field match).
-  static func decide(_ body: [UInt8]) -> VerifyOutcome {
+  package static func decide(_ body: [UInt8]) -> VerifyOutcome {
     guard let value = try? JSONValue.parse(body), case .object(let fields) = value,
       case .bool(let allow)? = JSONValue.field(fields, "Allow")
     else {

@@ -40,7 +40,7 @@ public enum VerifyError: Int, CaseIterable, Sendable {
 }
 
 /// One verification's result, as carried on the result ring.
-enum VerifyOutcome: Equatable {
+package enum VerifyOutcome: Equatable {
   case allowed
   case denied
   case failed(VerifyError)

@@ -39,25 +39,31 @@ extension Worker {
       close(fd)
       return
     }
-    guard let slot = conns.allocate(fd: fd) else {
+    Sockets.configureAccepted(fd, sockbufBytes: shared.config.sockbufBytes)
+    guard let slot = openConnection(fd: fd) else {
       stats.add(.acceptErrors)
       close(fd)
       return
     }
-    Sockets.configureAccepted(fd, sockbufBytes: shared.config.sockbufBytes)
+    armRecv(slot)
+  }
+
+  /// A slot in the HTTP state for a connected socket, with a TLS session when
+  /// the port speaks TLS; nil when no slot (or no TLS session) is to be had.
+  /// Shared by accepts and ConnectionFeed, so both start from the same state.
+  func openConnection(fd: Int32) -> Int32? {
+    guard let slot = conns.allocate(fd: fd) else { return nil }
     let conn = conns[slot]
     conn.pointee.state = .http
     conn.pointee.transport = .plain
     conn.pointee.acceptTick = tick
     if let tls = shared.tls, !admitTLS(conn, tls) {
-      stats.add(.acceptErrors)
-      close(fd)
       conns.free(slot)
-      return
+      return nil
     }
     stats.add(.currentConnections)
     stats.add(conn.pointee.transport == .plain ? .currentPlain : .currentUserspaceTLS)
-    armRecv(slot)
+    return slot
   }
 
   /// Graceful stop, first step: no new connections. The fds are closed by

@@ -163,6 +163,16 @@ final class Worker: @unchecked Sendable {
     if let core = pinCore {
       do { try ThreadAffinity.pinCurrentThread(to: [core]) } catch { throw RelayError(error.description) }
     }
+    try setUpIO()
+    nextTickNanoseconds = monotonicNanoseconds() + UInt64(Tuning.tickNanoseconds)
+    nextSweepTick = sweepTicks
+    armAccepts()
+    armWake()
+  }
+
+  /// The ring, its receive buffers and the packet memory, on the calling
+  /// thread (the worker's own; ConnectionFeed's when driven by hand).
+  func setUpIO() throws(RelayError) {
     ring = try Ring(entries: Tuning.ringEntries, sqpoll: shared.config.sqpoll)
     ringFlagNames = ring.flagNames
     if let refusal = ring.sqpollRefusal {
@@ -172,10 +182,6 @@ final class Worker: @unchecked Sendable {
     }
     buffers = try BufferRing(ring: ring, groupID: 0, count: Tuning.recvBufferCount, bufferBytes: Tuning.recvBufferBytes)
     memory = try PacketMemory()
-    nextTickNanoseconds = monotonicNanoseconds() + UInt64(Tuning.tickNanoseconds)
-    nextSweepTick = sweepTicks
-    armAccepts()
-    armWake()
   }
 
   private func tearDown() {
@@ -232,7 +238,7 @@ final class Worker: @unchecked Sendable {
   }
 
   @inline(__always)
-  private func dispatch(_ c: Completion) {
+  func dispatch(_ c: Completion) {
     let ud = UserData(raw: c.userData)
     switch ud.op {
     case .recv?: onRecv(c, slot: ud.slot, generation: ud.generation)
