@@ -1,7 +1,7 @@
 // libFuzzer's entry points. libFuzzer supplies main(); the target is chosen
 // once by HD_FUZZ_TARGET. An invariant failure aborts, which libFuzzer reports
 // as a crash and saves the input (scripts/fuzz.sh moves it to Fuzz/regressions).
-import Glibc
+@preconcurrency import Glibc
 import HDFuzzTargets
 
 nonisolated(unsafe) private var selected: FuzzTarget?

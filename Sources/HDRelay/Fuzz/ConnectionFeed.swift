@@ -1,6 +1,6 @@
 // A worker driven by hand, so fuzzers and replay tests reach the server side
 // of a connection without sockets in between: each received chunk goes to
-// `receiveBytes`, the very function a receive completion calls (HTTP head →
+// `receiveHolding`, the very function a receive completion calls (HTTP head →
 // upgrade → ClientInfo box and JSON → frames, partial frames kept across
 // receives), with the real ring, packet memory and send path behind it. A
 // socketpair stands in for the accepted socket; what the relay writes back is
@@ -85,8 +85,9 @@ package final class ConnectionFeed {
       guard worker.conns.resolve(slot: slot, generation: generation) != nil, readsOn(conn) else { break }
       let n = min(chunk.count, Self.chunkBytesMax)
       chunk.withUnsafeBytes { scratch.copyMemory(from: $0.baseAddress!, byteCount: n) }
-      worker.receiveBytes(slot, conn, scratch, n)
+      worker.receiveHolding(slot, conn, scratch, n)
       outcome.bytesFed += n
+      if conn.pointee.state == .closing { worker.finishCloseIfIdle(slot) }
       if worker.conns.resolve(slot: slot, generation: generation) != nil {
         try checkReceiveState(conn)
         if conn.pointee.state == .awaitingClientInfo || conn.pointee.state == .registered { outcome.upgraded = true }

@@ -63,6 +63,7 @@ extension Worker {
     }
     admitClient(slot, conn, key: conn.pointee.key, box: box)
     replayHeldBytes(slot, conn)
+    if conn.pointee.state == .closing { return finishCloseIfIdle(slot) }
     if conn.pointee.state == .registered && conn.pointee.flags.isDisjoint(with: [.paused, .backpressured]) {
       armRecv(slot)
     }
@@ -85,7 +86,10 @@ extension Worker {
     defer { copy.deallocate() }
     copy.copyMemory(from: held, byteCount: count)
     releaseAssembly(conn)
+    // Held like a receive (Worker.receiveHolding): the caller finishes a close.
+    conn.pointee.pendingOps += 1
     receiveFrames(slot, conn, copy, count)
+    conn.pointee.pendingOps -= 1
   }
 }
 
