@@ -21,5 +21,6 @@ if [ ! -s "$cache/cert.pem" ]; then
 fi
 # 2,000 peers + churn + the relay's own fds: well inside the 20,000 hard limit.
 ulimit -n 20000
-python3 scripts/soak.py --bin .build/release --out "$out" --cert "$cache/cert.pem" --key "$cache/key.pem" \
+# Debian's python3: the apt modules above are installed for it.
+/usr/bin/python3 scripts/soak.py --bin .build/release --out "$out" --cert "$cache/cert.pem" --key "$cache/key.pem" \
   --seconds "${SOAK_SECONDS:-1800}" --warmup "${SOAK_WARMUP:-300}" --peers "${SOAK_PEERS:-2000}"
