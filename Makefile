@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFIG ?= etc/minimal.yaml
 
-.PHONY: deps build release run test unit-test vm-test bench generate check-generated clean release-static install deb fuzz
+.PHONY: deps build release run test unit-test vm-test bench generate check-generated clean release-static install deb fuzz soak sanitize
 
 deps:
 	bash scripts/install-deps.sh
@@ -57,6 +57,16 @@ bench: release
 # FUZZ_SECONDS per target (default 180), report in .build-fuzz/fuzz-report.md.
 fuzz: deps
 	bash scripts/fuzz.sh
+
+# 30 minutes of mixed load on a plain and a TLS relay (not CI); CSV, PNG and
+# summary in .build-soak/<time>/ (docs/robustness.md).
+soak: deps
+	bash scripts/soak.sh
+
+# Integration tests under AddressSanitizer and ThreadSanitizer (not CI: too
+# slow to build there; latest result in docs/robustness.md).
+sanitize: deps
+	bash scripts/sanitize.sh
 
 clean:
 	rm -rf .build

@@ -43,7 +43,7 @@ max_len() {
 run_target() {
   local t=$1 log="$scratch/$1.log" findings="$scratch/findings/$1/"
   mkdir -p "$work/$t" "$findings"
-  HD_FUZZ_TARGET=$t ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 nice -n "$nice_level" \
+  SWIFT_BACKTRACE=enable=no HD_FUZZ_TARGET=$t ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 nice -n "$nice_level" \
     "$binary" -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=3072 \
       -print_final_stats=1 -artifact_prefix="$findings" "$work/$t" "Fuzz/corpus/$t" >"$log" 2>&1
   echo $? >"$scratch/$t.rc"
