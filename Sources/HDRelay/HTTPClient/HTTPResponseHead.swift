@@ -74,7 +74,8 @@ struct HTTPResponseHead {
       guard let size = Int(sizeText.trimmingSpaces, radix: 16), size >= 0 else { return nil }
       if size == 0 { return out }
       let start = lineEnd + 2
-      guard raw.count >= start + size + 2 else { return nil }
+      // No `start + size + 2`: a size near Int.max overflowed and trapped (verify-response fuzz target).
+      guard size <= raw.count - start - 2 else { return nil }
       out += raw[start..<(start + size)]
       if out.count >= bodyBytesMax { return out }
       i = start + size + 2
