@@ -42,6 +42,7 @@ max_len() {
 
 run_target() {
   local t=$1 log="$scratch/$1.log" findings="$scratch/findings/$1/"
+  rm -rf "$findings"
   mkdir -p "$work/$t" "$findings"
   SWIFT_BACKTRACE=enable=no HD_FUZZ_TARGET=$t ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 nice -n "$nice_level" \
     "$binary" -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=3072 \

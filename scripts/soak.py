@@ -246,7 +246,7 @@ def main():
     ap.add_argument("--bin", required=True, help="directory with hyper-derp and hd-bench")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seconds", type=int, default=1800)
-    ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--warmup", type=int, default=600)
     ap.add_argument("--sample", type=int, default=10)
     ap.add_argument("--sighup", type=int, default=60)
     ap.add_argument("--peers", type=int, default=2000)
@@ -323,11 +323,11 @@ def main():
             except Exception:
                 text = ""
             drops = {}
-            for k, v in metric_values(text, "derp_packets_dropped_total").items():
+            for k, v in metric_values(text, "hyper_derp_packets_dropped_total").items():
                 reason = k.split('reason="')[1].split('"')[0] if 'reason="' in k else k
                 drops[reason] = drops.get(reason, 0) + v
-            pool = sum(metric_values(text, "derp_worker_pool_in_use_bytes").values())
-            conns = sum(metric_values(text, "derp_connections").values())
+            pool = sum(metric_values(text, "hyper_derp_worker_pool_in_use_bytes").values())
+            conns = sum(metric_values(text, "hyper_derp_connections").values())
             row = {"t_s": round(now - start, 1), "relay": name, "rss_kib": rss, "fds": fds, "cpu_pct": round(cpu, 1),
                    "pool_in_use_bytes": int(pool), "connections": int(conns),
                    "drops_total": int(sum(drops.values())), "drops": json.dumps(drops, sort_keys=True)}

@@ -4,7 +4,7 @@
 # CSV + PNG + summary.md under SOAK_OUT. Needs python3-nacl and
 # python3-matplotlib (installed here if missing). docs/robustness.md records
 # the latest result.
-#   SOAK_SECONDS (1800)  SOAK_WARMUP (300)  SOAK_PEERS (2000)  SOAK_OUT (.build-soak/<time>)
+#   SOAK_SECONDS (1800)  SOAK_WARMUP (600)  SOAK_PEERS (2000)  SOAK_OUT (.build-soak/<time>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for pkg in python3-nacl python3-matplotlib openssl; do
@@ -23,4 +23,4 @@ fi
 ulimit -n 20000
 # Debian's python3: the apt modules above are installed for it.
 /usr/bin/python3 scripts/soak.py --bin .build/release --out "$out" --cert "$cache/cert.pem" --key "$cache/key.pem" \
-  --seconds "${SOAK_SECONDS:-1800}" --warmup "${SOAK_WARMUP:-300}" --peers "${SOAK_PEERS:-2000}"
+  --seconds "${SOAK_SECONDS:-1800}" --warmup "${SOAK_WARMUP:-600}" --peers "${SOAK_PEERS:-2000}"
