@@ -61,6 +61,7 @@ enum DaemonServices {
       throw error
     }
     if let stun { metrics?.attachSTUN(stun) }
+    if let acme { metrics?.attachACME(acme) }
     if let acme, let tls {
       do {
         try acme.start(tls: tls)

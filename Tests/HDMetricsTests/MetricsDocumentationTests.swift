@@ -27,7 +27,7 @@ final class MetricsDocumentationTests: XCTestCase {
       notBefore: 0, notAfter: 86_400, selfSigned: true, pin: CertificatePin(derCertificate: [1, 2, 3]))
     let metrics = CollectedMetrics.collect(
       from: source, server: MetricsServerCounters(), build: BuildInfo(version: "docs"),
-      kernelTLSSetting: "auto", stun: STUNStatsSnapshot(), metricsCertificate: certificate)
+      kernelTLSSetting: "auto", stun: STUNStatsSnapshot(), metricsCertificate: certificate, acme: ACMEStatus())
     XCTAssertNotNil(metrics.process)
     let exposed = Set(
       MetricsExposition.render(metrics).split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map {

@@ -68,13 +68,24 @@ final class ACMEPebbleTests: XCTestCase {
     let pebble = try PebbleHarness(tree: tree)
     // 15 s certificates: renewal is due two thirds in, 9–10 s after issuance.
     try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort(), validitySeconds: 15))
-    let config = relayConfig(tree, pebble: pebble, port: port, extra: "  challenges: [tls-alpn-01]")
+    let metricsPort = freeLoopbackPort()
+    let config = relayConfig(
+      tree, pebble: pebble, port: port,
+      extra: "  challenges: [tls-alpn-01]\nmetrics:\n  port: \(metricsPort)\n  bind: [\"127.0.0.1\"]")
     let daemon = try DaemonProcess(arguments: ["--config", config])
     XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
     XCTAssertTrue(daemon.stderr.contains("answering tls-alpn-01 for relay.test"), daemon.stderr)
     let root = try pebble.rootCertificateFile()
     let first = try XCTUnwrap(issuedSerials(daemon).first)
     XCTAssertEqual(try servedSerial(port: port, root: root), first)
+    let health = try loopbackHTTPGet(port: metricsPort, "/health")
+    XCTAssertEqual(health.status, 200, health.body)
+    XCTAssertTrue(health.body.contains("\"acme\":{\"state\":\"valid\""), health.body)
+    XCTAssertTrue(health.body.contains("\"serial\":\"\(first)\""), health.body)
+    let scrape = try loopbackHTTPGet(port: metricsPort, "/metrics").body
+    XCTAssertTrue(scrape.contains("hyper_derp_acme_certificate_serving 1\n"), scrape)
+    XCTAssertTrue(scrape.contains("hyper_derp_acme_certificates_issued_total 1\n"), scrape)
+    XCTAssertFalse(scrape.contains("hyper_derp_acme_challenges_answered_total{challenge=\"tls-alpn-01\"} 0\n"), scrape)
 
     // A client connected before the renewal keeps its connection through it.
     let staying = try derpClient(port: port, root: root)
@@ -90,6 +101,8 @@ final class ACMEPebbleTests: XCTestCase {
     try exchange(staying, newcomer, [4, 5, 6])
     try exchange(newcomer, staying, [7, 8])
     try exchange(peer, staying, [9])
+    let renewed = try loopbackHTTPGet(port: metricsPort, "/metrics").body
+    XCTAssertTrue(renewed.contains("hyper_derp_acme_certificates_issued_total 2\n"), renewed)
     [staying, peer, newcomer].forEach { $0.close() }
 
     let modes = try cacheModes(tree.path("acme-cache"))
@@ -166,7 +179,10 @@ final class ACMEPebbleTests: XCTestCase {
     let pebble = try PebbleHarness(tree: tree)
     // Pebble's VA dials a port where nothing listens instead of the relay's.
     try pebble.start(.init(tlsPort: freeLoopbackPort(), httpPort: freeLoopbackPort()))
-    let config = relayConfig(tree, pebble: pebble, port: port, extra: "  challenges: [tls-alpn-01]")
+    let metricsPort = freeLoopbackPort()
+    let config = relayConfig(
+      tree, pebble: pebble, port: port,
+      extra: "  challenges: [tls-alpn-01]\nmetrics:\n  port: \(metricsPort)\n  bind: [\"127.0.0.1\"]")
     let daemon = try DaemonProcess(arguments: ["--config", config])
     XCTAssertTrue(daemon.waitForLog("order for relay.test failed (challenge)", timeoutSeconds: 30), daemon.stderr)
     let line = try XCTUnwrap(daemon.stderrLines.first { $0.contains("failed (challenge)") })
@@ -175,6 +191,16 @@ final class ACMEPebbleTests: XCTestCase {
     XCTAssertTrue(line.contains("Failed to connect"), line)
     XCTAssertTrue(line.contains("cannot serve TLS to clients"), line)
     XCTAssertTrue(line.contains("retrying in"), line)
+    // Visible in /health (503: no TLS client can connect) and counted.
+    let health = try loopbackHTTPGet(port: metricsPort, "/health")
+    XCTAssertEqual(health.status, 503, health.body)
+    XCTAssertTrue(health.body.contains("\"state\":\"no_certificate\""), health.body)
+    XCTAssertTrue(health.body.contains("challenge tls-alpn-01 for relay.test failed"), health.body)
+    XCTAssertTrue(health.body.contains("\"acme_certificate_serving\":false"), health.body)
+    let scrape = try loopbackHTTPGet(port: metricsPort, "/metrics").body
+    XCTAssertTrue(scrape.contains("hyper_derp_acme_order_failures_total{reason=\"challenge\"} 1\n"), scrape)
+    XCTAssertTrue(scrape.contains("hyper_derp_acme_consecutive_failures 1\n"), scrape)
+    XCTAssertTrue(scrape.contains("hyper_derp_acme_certificate_serving 0\n"), scrape)
     daemon.signal(SIGTERM)
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
   }

@@ -149,3 +149,16 @@ func monotonicNanosecondsForTests() -> UInt64 {
   clock_gettime(CLOCK_MONOTONIC, &ts)
   return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
+
+/// GET http://127.0.0.1:`port``path` (the metrics server): status and body.
+func loopbackHTTPGet(port: UInt16, _ path: String) throws -> (status: Int, body: String) {
+  guard case .success(let url) = HTTPURL.parse("http://127.0.0.1:\(port)\(path)") else {
+    throw DaemonProcessError("bad path \(path)")
+  }
+  let client = HTTPClient(bodyBytesMax: 1 << 20)
+  let deadline = monotonicNanosecondsForTests() + 5_000_000_000
+  switch client.send(HTTPClientRequest(method: "GET", url: url), deadlineNanoseconds: deadline, stop: { false }) {
+  case .success(let response): return (response.status, String(decoding: response.body, as: UTF8.self))
+  case .failure(let why): throw DaemonProcessError("GET \(path): \(why)")
+  }
+}

@@ -26,13 +26,16 @@ enum HealthReport {
     }
     let status: String
     let healthy: Bool
+    // ACME without a certificate yet: no TLS client can connect.
+    let acmeServing = metrics.acme?.serving ?? true
     switch state {
     case .starting:
       (status, healthy) = ("starting", false)
     case .draining:
       (status, healthy) = ("draining", false)
     case .serving:
-      (status, healthy) = workersRunning && derpCertificateValid ? ("ok", true) : ("failing", false)
+      (status, healthy) =
+        workersRunning && derpCertificateValid && acmeServing ? ("ok", true) : ("failing", false)
     }
     let totals = metrics.totals
     let byTransport = TransportMode.allCases.map {
@@ -56,6 +59,7 @@ enum HealthReport {
         ])
       ),
       ("tls_certificates", .array(metrics.certificates.map { certificate($0, nowSeconds: metrics.nowSeconds) })),
+      ("acme", metrics.acme.map(acmeField) ?? .null),
       (
         "checks",
         .object([
@@ -63,7 +67,7 @@ enum HealthReport {
           ("not_draining", .bool(state != .draining)),
           ("workers_running", .bool(workersRunning)),
           ("derp_certificate_not_expired", .bool(derpCertificateValid)),
-        ])
+        ] + (metrics.acme == nil ? [] : [("acme_certificate_serving", .bool(acmeServing))]))
       ),
     ])
     return HTTPResponse(
@@ -82,6 +86,20 @@ enum HealthReport {
       ("expired", .bool(summary.isExpired(now: nowSeconds))),
       ("self_signed", .bool(summary.selfSigned)),
       ("pin", summary.selfSigned ? .string(summary.pin.certName) : .null),
+    ])
+  }
+
+  /// The ACME client's state: what it serves, when it tries next, how the last order went.
+  static func acmeField(_ acme: ACMEStatus) -> JSONText {
+    .object([
+      ("state", .string(acme.state)),
+      ("identifiers", .array(acme.identifiers.map { .string($0) })),
+      ("serial", acme.certificateSerialHex.map { .string($0) } ?? .null),
+      ("not_after", acme.certificateNotAfterSeconds.map { .string(UTCDate.formatTimestamp($0)) } ?? .null),
+      ("next_attempt", acme.nextAttemptSeconds.map { .string(UTCDate.formatTimestamp($0)) } ?? .null),
+      ("consecutive_failures", .integer(Int64(acme.consecutiveFailures))),
+      ("last_error", acme.lastError.map { .string($0) } ?? .null),
+      ("certificates_issued", .unsigned(acme.issuedTotal)),
     ])
   }
 }

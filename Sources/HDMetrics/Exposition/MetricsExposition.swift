@@ -16,6 +16,7 @@ enum MetricsExposition {
     writeCertificateExpiry(metrics.certificates, to: &writer)
     writeVerifyClients(metrics.totals.verifyClients, to: &writer)
     if let stun = metrics.stun { writeSTUN(stun, to: &writer) }
+    if let acme = metrics.acme { writeACME(acme, to: &writer) }
     writePerWorker(metrics, to: &writer)
     writeServer(metrics.server, to: &writer)
     writer.family(

@@ -34,6 +34,8 @@ public final class MetricsServer: Sendable {
   /// The STUN responder, attached after start (the daemon starts STUN after
   /// this server); read by the metrics thread on every scrape.
   private let stun = Mutex<STUNServer?>(nil)
+  /// The ACME client, attached when the acme section is on.
+  private let acme = Mutex<ACMEManager?>(nil)
 
   private struct RunningServer: @unchecked Sendable {
     var thread: pthread_t
@@ -184,6 +186,11 @@ public final class MetricsServer: Sendable {
     stun.withLock { $0 = server }
   }
 
+  /// Exports the ACME client's state (`hyper_derp_acme_*`, /health `acme`) from the next scrape on.
+  public func attachACME(_ manager: ACMEManager) {
+    acme.withLock { $0 = manager }
+  }
+
   /// The relay accepts connections: /health turns 200.
   public func setReady() {
     _ = state.compareExchange(expected: 0, desired: 1, ordering: .relaxed)
@@ -208,9 +215,10 @@ public final class MetricsServer: Sendable {
     // Snapshot outside the lock: statsSnapshot() only does relaxed loads, but
     // attachSTUN() need not wait for it.
     let stunServer = stun.withLock { $0 }
+    let acmeManager = acme.withLock { $0 }
     let metrics = CollectedMetrics.collect(
       from: source, server: counters, build: build, kernelTLSSetting: kernelTLSSetting,
-      stun: stunServer?.statsSnapshot(), metricsCertificate: tls.current?.leaf)
+      stun: stunServer?.statsSnapshot(), metricsCertificate: tls.current?.leaf, acme: acmeManager?.statusSnapshot())
     switch route {
     case .metrics:
       return HTTPResponse(

@@ -17,6 +17,8 @@ struct CollectedMetrics {
   var dataPlaneTLS: DataPlaneTLS
   /// nil when no STUN responder is attached (stun_port 0): the STUN families are then left out.
   var stun: STUNStatsSnapshot?
+  /// nil without ACME: the ACME families and the /health `acme` field are then left out.
+  var acme: ACMEStatus?
   /// Certificates served now, DERP port first; empty without TLS.
   var certificates: [ListenerCertificate] = []
   /// Wall clock of the collection (expiry in days on /health).
@@ -24,7 +26,7 @@ struct CollectedMetrics {
 
   static func collect(
     from source: any MetricsSource, server: MetricsServerCounters, build: BuildInfo, kernelTLSSetting: String,
-    stun: STUNStatsSnapshot? = nil, metricsCertificate: CertificateSummary? = nil
+    stun: STUNStatsSnapshot? = nil, metricsCertificate: CertificateSummary? = nil, acme: ACMEStatus? = nil
   ) -> CollectedMetrics {
     var certificates: [ListenerCertificate] = []
     if let derp = source.derpCertificate { certificates.append(ListenerCertificate(listener: .derp, summary: derp)) }
@@ -35,7 +37,7 @@ struct CollectedMetrics {
       totals: source.statsSnapshot(), perWorker: (source as? any PerWorkerStatsSource)?.workerStatsSnapshots(),
       workers: source.workersSnapshot(), process: ProcessMetrics.read(), server: server, build: build,
       dataPlaneTLS: DataPlaneTLS(mode: source.dataPlaneTLSMode, kernelTLSSetting: kernelTLSSetting), stun: stun,
-      certificates: certificates)
+      acme: acme, certificates: certificates)
   }
 
   /// Registered peers over all workers (the C++ `peers_active`).
