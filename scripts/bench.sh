@@ -10,8 +10,9 @@
 # BENCH_IDLE_PEERS (10000), BENCH_CONN_PEERS (2000), BENCH_OUT (bench-results),
 # BENCH_PORT (3340), BENCH_METRICS_PORT (3341), BENCH_DOC (docs/benchmarks.md),
 # BIN (.build/release), BENCH_ONLY (comma list of sections to run, default all:
-# iperf3,tcp1w,tcp2w,idle,tls,openssl,scrape,floor,prod; for trying one part,
-# never for the published table). BENCH_PROD_PEERS / BENCH_PROD_RATE (2000 peers,
+# iperf3,tcp1w,tcp2w,idle,tls,openssl,scrape,floor,prod,mesh; for trying one part,
+# never for the published table; `mesh` alone refreshes only its own block).
+# BENCH_MESH_PORT2 (3342): the second relay of the cross-relay rows. BENCH_PROD_PEERS / BENCH_PROD_RATE (2000 peers,
 # 1000 Mbit/s): the many-peer production-shaped rows (issue 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +43,10 @@ rm -f "$OUT"/*.json
 WORK=$(mktemp -d)
 RELAY_PID=""
 
+RELAY2_PID=""
 cleanup() {
   stop_relay
+  [ -z "$RELAY2_PID" ] || { kill -TERM "$RELAY2_PID" 2>/dev/null; wait "$RELAY2_PID" 2>/dev/null; } || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -302,6 +305,47 @@ if want prod; then
   else
     skip prod-tls "relay did not start with TLS"
   fi
+fi
+
+# --- 10. Cross-relay over the mesh (issue 13), 1 worker each -------------
+# Two relays of one region meshed over loopback (http:// links, the mesh key
+# from a file), both on CPU 0 like the single relay above, the generator on
+# CPU 1. The same load with both clients of each pair on relay 1 (relay 2
+# idle beside it) and with the receivers on relay 2, so every packet crosses
+# the mesh: goodput, loss, CPU per GB on both relays, and 64 B ping latency.
+MESH_PORT2=${BENCH_MESH_PORT2:-3342}
+if want mesh; then
+  openssl rand -hex 32 > "$WORK/mesh.key"
+  chmod 600 "$WORK/mesh.key"
+  # Relay 2 first, so relay 1's link (the one that forwards relay 1 → 2) is up at once.
+  taskset -c 0 "$RELAY_BIN" --port "$MESH_PORT2" --bind 127.0.0.1 --log-level warn --workers 1 \
+    --mesh-key-file "$WORK/mesh.key" --mesh-peer "http://127.0.0.1:$PORT" >"$WORK/relay2.log" 2>&1 &
+  RELAY2_PID=$!
+  sleep 0.5
+  if kill -0 "$RELAY2_PID" 2>/dev/null && start_relay 0 --workers 1 --mesh-key-file "$WORK/mesh.key" \
+    --mesh-peer "http://127.0.0.1:$MESH_PORT2"; then
+    sleep 6  # relay 2's first dial found nobody; its retry (5 s) links it to relay 1 (the echo path)
+    for rate in 0 1000; do
+      suffix=$([ $rate = 0 ] && echo unpaced || echo "rate$(printf %05d $rate)")
+      throughput "mesh-single-1w-$suffix" "relay 1 → relay 1 (relay 2 idle)" 1 --rate-mbps $rate --runs "$RUNS" \
+        --relay2-pid "$RELAY2_PID" --start-delay 1
+      throughput "mesh-cross-1w-$suffix" "relay 1 → relay 2 over the mesh" 1 --rate-mbps $rate --runs "$RUNS" \
+        --receiver-port "$MESH_PORT2" --relay2-pid "$RELAY2_PID" --start-delay 1
+    done
+    for path in single cross; do
+      log "latency $path"
+      extra=(); [ $path = cross ] && extra=(--receiver-port "$MESH_PORT2")
+      taskset -c 1 "$HD_BENCH" latency --port "$PORT" --count 5000 --warmup 500 "${extra[@]}" \
+        --label "$([ $path = single ] && echo "relay 1 ↔ relay 1" || echo "relay 1 ↔ relay 2 over the mesh")" \
+        --output "$OUT/mesh-latency-$path.json" || skip "mesh-latency-$path" "hd-bench latency failed"
+    done
+    stop_relay
+  else
+    skip mesh "relays did not start"
+  fi
+  kill -TERM "$RELAY2_PID" 2>/dev/null || true
+  wait "$RELAY2_PID" 2>/dev/null || true
+  RELAY2_PID=""
 fi
 
 SUITE_SECONDS=$(( $(date +%s) - SUITE_START ))

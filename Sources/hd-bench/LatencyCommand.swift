@@ -15,13 +15,15 @@ struct LatencyResult {
 
 enum LatencyCommand {
   static let valueOptions: Set<String> = ["host", "port", "count", "warmup", "size", "timeout-ms", "load-mbps",
-                                          "load-pairs", "load-msg-size", "relay-pid", "output", "label"]
+                                          "load-pairs", "load-msg-size", "relay-pid", "output", "label",
+                                          "receiver-port"]
   static let flagOptions: Set<String> = ["tls", "json"]
 
   static let usage = """
     hd-bench latency [--host H] [--port P] [--count N] [--warmup N] [--size B] [--timeout-ms MS] [--tls]
                      [--load-mbps R] [--load-pairs K] [--load-msg-size B] [--label NAME] [--json] [--output FILE]
       Ping peer → relay → echo peer → relay → ping peer; RTT from the monotonic clock.
+      --receiver-port P2 puts the echo peer on another relay of the region (each sample crosses the mesh twice).
       --load-mbps R adds forwarded background traffic (K pairs) while sampling.
     """
 
@@ -37,6 +39,7 @@ enum LatencyCommand {
     var loadPairs = 10
     var loadMessageBytes = 1400
     var relayPID: Int32?
+    var receiverPort: UInt16?
     var label = ""
   }
 
@@ -54,6 +57,7 @@ enum LatencyCommand {
     s.loadPairs = try a.int("load-pairs", s.loadPairs, range: 1...1000)
     s.loadMessageBytes = try a.int("load-msg-size", s.loadMessageBytes, range: 0...65536)
     s.relayPID = try a.optionalInt("relay-pid", range: 1...Int(Int32.max)).map(Int32.init)
+    s.receiverPort = try a.optionalInt("receiver-port", range: 1...65535).map(UInt16.init)
     s.label = a.string("label", "")
     let result = try measure(s)
     let h = result.samples
@@ -67,8 +71,12 @@ enum LatencyCommand {
     let echo: DERPClient
     do throws(DERPClientError) {
       pinger = try connect(s)
-      echo = try connect(s)
+      var echoSettings = s
+      echoSettings.port = s.receiverPort ?? s.port
+      echo = try connect(echoSettings)
     } catch { throw .client(error) }
+    // Across the mesh: let the pinger's relay learn the echo peer first.
+    if s.receiverPort != nil { MonoClock.sleep(seconds: 1.0) }
     let stopEcho = StopFlags()
     let echoHandoff = Handoff(echo)
     let echoThread = JoinableThread.spawn { [stopEcho] in runEcho(echoHandoff.value, stop: stopEcho) }

@@ -20,11 +20,15 @@ enum PeerSetup {
   }
 
   /// Connects `count` peers; returns those that connected and how many failed.
-  static func connect(count: Int, host: String, port: UInt16, tls: Bool) -> (peers: [ConnectedPeer], failed: Int, firstError: String?) {
+  /// With `receiverPort`, odd peers (the receivers) connect there instead.
+  static func connect(count: Int, host: String, port: UInt16, receiverPort: UInt16? = nil, tls: Bool)
+    -> (peers: [ConnectedPeer], failed: Int, firstError: String?)
+  {
     var peers: [ConnectedPeer] = []
     var failed = 0
     var firstError: String?
-    for _ in 0..<count {
+    for i in 0..<count {
+      let port = i % 2 == 1 ? receiverPort ?? port : port
       let keys = DERPKeyPair.generate()
       do throws(DERPClientError) {
         if tls {

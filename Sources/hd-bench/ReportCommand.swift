@@ -18,12 +18,30 @@ enum ReportCommand {
     guard let dir = a.values["results"], let doc = a.values["doc"] else { throw .usage("--results and --doc are required") }
     let results = try loadResults(dir)
     guard let text = ProcessStats.readFile(doc) else { throw .failed("cannot read \(doc)") }
-    guard let begin = text.firstRange(of: beginMarker), let end = text.firstRange(of: endMarker), begin.upperBound <= end.lowerBound else {
-      throw .failed("\(doc) lacks the \(beginMarker) … \(endMarker) markers")
+    // The main block from the main rows, the mesh block from the mesh rows;
+    // a run that has only one kind (BENCH_ONLY) leaves the other block alone.
+    let meshRows = results.filter { ReportMeshTable.isMesh($0.0) }
+    let mainRows = results.filter { !ReportMeshTable.isMesh($0.0) }
+    var updated = text
+    if mainRows.contains(where: { $0.0 != "suite" }) {
+      updated = try replaceBlock(updated, doc: doc, begin: beginMarker, end: endMarker, with: render(mainRows))
     }
-    let updated = String(text[..<begin.upperBound]) + "\n" + render(results) + String(text[end.lowerBound...])
+    if !meshRows.isEmpty {
+      let suite = results.filter { $0.0 == "suite" }
+      updated = try replaceBlock(updated, doc: doc, begin: ReportMeshTable.beginMarker, end: ReportMeshTable.endMarker,
+                                 with: ReportMeshTable.render(suite + meshRows))
+    }
     try Output.emitText(updated, path: doc)
     Output.log("report: \(results.count) result files → \(doc)")
+  }
+
+  private static func replaceBlock(_ text: String, doc: String, begin: String, end: String, with body: String)
+    throws(BenchError) -> String
+  {
+    guard let b = text.firstRange(of: begin), let e = text.firstRange(of: end), b.upperBound <= e.lowerBound else {
+      throw .failed("\(doc) lacks the \(begin) … \(end) markers")
+    }
+    return String(text[..<b.upperBound]) + "\n" + body + String(text[e.lowerBound...])
   }
 
   typealias Fields = [(String, JSONValue)]

@@ -5,13 +5,15 @@ import Synchronization
 
 enum ThroughputCommand {
   static let valueOptions: Set<String> = ["host", "port", "peers", "pairs", "msg-size", "rate-mbps", "duration", "warmup",
-                                          "drain", "batch", "jitter", "start-delay", "relay-pid", "output", "label", "count", "runs"]
+                                          "drain", "batch", "jitter", "start-delay", "relay-pid", "output", "label", "count", "runs",
+                                          "receiver-port", "relay2-pid"]
   static let flagOptions: Set<String> = ["tls", "json"]
 
   static let usage = """
     hd-bench throughput [--host H] [--port P] [--peers N] [--pairs K] [--msg-size B] [--rate-mbps R|0]
                         [--duration S] [--warmup S] [--drain S] [--batch F] [--jitter PCT] [--count M] [--tls]
                         [--relay-pid PID] [--runs N] [--label NAME] [--json] [--output FILE]
+                        [--receiver-port P2 --relay2-pid PID2]   (receivers on another relay of the region)
       Peers 2i send to 2i+1. --rate-mbps is the aggregate offered packet rate (0 = unpaced).
       --batch F writes at most F frames per write (1 = one frame per write, like Tailscale's client).
       --jitter PCT gives each paced sender its own schedule: random start, gaps ±PCT % of the mean.
@@ -44,6 +46,8 @@ enum ThroughputCommand {
     c.tls = a.flag("tls")
     c.startDelaySeconds = try a.double("start-delay", 0, range: 0...600)
     c.relayPID = try a.optionalInt("relay-pid", range: 1...Int(Int32.max)).map(Int32.init)
+    c.receiverPort = try a.optionalInt("receiver-port", range: 1...65535).map(UInt16.init)
+    c.relay2PID = try a.optionalInt("relay2-pid", range: 1...Int(Int32.max)).map(Int32.init)
     c.label = a.string("label", "")
     let count = try a.optionalInt("count", range: 1...Int.max).map(UInt64.init)
     let runs = try a.int("runs", 1, range: 1...100)
@@ -90,6 +94,8 @@ enum ThroughputCommand {
     extra += statsFields("message_loss_pct", results.map { $0.lossPercent }, 4)
     let perGB = results.compactMap { $0.relayCPUSecondsPerGB }
     if perGB.count == results.count { extra += statsFields("relay_cpu_sec_per_gb", perGB, 3) }
+    let perGB2 = results.compactMap { $0.relay2CPUSecondsPerGB }
+    if !perGB2.isEmpty && perGB2.count == results.count { extra += statsFields("relay2_cpu_sec_per_gb", perGB2, 3) }
     extra += statsFields("generator_cpu_us_per_sent_msg", results.map { $0.generatorCPUMicrosecondsPerSentMessage }, 3)
     extra.append(("per_run", .array(results.map { (r: ThroughputResult) -> JSONOut in
       JSONOut.object([("goodput_mbps", .num(r.goodputMbps, 1)), ("throughput_mbps", .num(r.drainInclusiveMbps, 1)),
@@ -111,7 +117,8 @@ enum ThroughputCommand {
                       externalStop: StopFlags? = nil) throws(BenchError) -> ThroughputResult {
     var result = ThroughputResult(config: config)
     let connectStart = MonoClock.seconds()
-    let (peers, failed, firstError) = PeerSetup.connect(count: config.peers, host: config.host, port: config.port, tls: config.tls)
+    let (peers, failed, firstError) = PeerSetup.connect(count: config.peers, host: config.host, port: config.port,
+                                                         receiverPort: config.receiverPort, tls: config.tls)
     result.connectSeconds = MonoClock.seconds() - connectStart
     result.connectedPeers = peers.count
     result.connectFailed = failed
@@ -124,6 +131,7 @@ enum ThroughputCommand {
       MonoClock.sleep(seconds: config.startDelaySeconds)
     }
     result.relayBefore = config.relayPID.flatMap { ProcessStats.sample(pid: $0) }
+    result.relay2Before = config.relay2PID.flatMap { ProcessStats.sample(pid: $0) }
     let cpuBefore = ownCPUSeconds()
     if config.tls {
       result.engine = "threads+tls"
@@ -131,6 +139,7 @@ enum ThroughputCommand {
       let outcome = engine.run()
       result.generatorCPUSeconds = ownCPUSeconds() - cpuBefore
       result.relayAfter = config.relayPID.flatMap { ProcessStats.sample(pid: $0) }
+      result.relay2After = config.relay2PID.flatMap { ProcessStats.sample(pid: $0) }
       fill(&result, outcome: outcome, pairs: engine.pairResults(), sendErrors: engine.sendErrors,
            bytes: engine.receivedBytesTotal, corrupt: engine.corruptStreams, other: engine.otherFrames)
     } else {
@@ -140,6 +149,7 @@ enum ThroughputCommand {
       let outcome = engine.run()
       result.generatorCPUSeconds = ownCPUSeconds() - cpuBefore
       result.relayAfter = config.relayPID.flatMap { ProcessStats.sample(pid: $0) }
+      result.relay2After = config.relay2PID.flatMap { ProcessStats.sample(pid: $0) }
       fill(&result, outcome: outcome, pairs: engine.pairResults(), sendErrors: engine.sendErrors,
            bytes: engine.receivedBytesTotal, corrupt: engine.corruptStreams, other: engine.otherFrames)
     }
@@ -219,6 +229,7 @@ enum ThroughputCommand {
         ("relay_pid", .int(Int64(pid))),
         ("relay_cpu_sec", .opt(r.relayCPUSeconds, 3)),
         ("relay_cpu_sec_per_gb", .opt(r.relayCPUSecondsPerGB, 3)),
+        ("relay2_cpu_sec_per_gb", .opt(r.relay2CPUSecondsPerGB, 3)),
         ("relay_cpu_us_per_msg", .opt(r.relayCPUMicrosecondsPerMessage, 3)),
         ("relay_cpu_us_per_sent_msg", .opt(r.relayCPUMicrosecondsPerSentMessage, 3)),
         ("relay_rss_bytes", r.relayAfter.map { .uint($0.rssBytes) } ?? .null),

@@ -26,6 +26,11 @@ struct ThroughputConfig: Sendable {
   /// Receive buffer per receiver connection.
   var receiveBufferBytes = 256 * 1024
   var relayPID: Int32?
+  /// Cross-relay runs: receivers (odd peers) connect here, a second relay of
+  /// the same region, so every packet crosses the mesh; its process is
+  /// sampled like the first.
+  var receiverPort: UInt16?
+  var relay2PID: Int32?
   var label = ""
 }
 
@@ -59,6 +64,8 @@ struct ThroughputResult: Sendable {
   var generatorCPUSeconds = 0.0
   var relayBefore: ProcessSample?
   var relayAfter: ProcessSample?
+  var relay2Before: ProcessSample?
+  var relay2After: ProcessSample?
   var engine = "io_uring"
 
   var sent: UInt64 { pairs.reduce(0) { $0 + $1.sent } }
@@ -88,6 +95,12 @@ struct ThroughputResult: Sendable {
   var relayCPUSecondsPerGB: Double? {
     guard let cpu = relayCPUSeconds, receivedBytesTotal > 0 else { return nil }
     return cpu / (Double(receivedBytesTotal) / 1e9)
+  }
+
+  /// The receivers' relay (cross-relay runs), CPU-seconds per GB delivered.
+  var relay2CPUSecondsPerGB: Double? {
+    guard let a = relay2Before, let b = relay2After, receivedBytesTotal > 0 else { return nil }
+    return (b.cpuSeconds - a.cpuSeconds) / (Double(receivedBytesTotal) / 1e9)
   }
 
   var relayCPUMicrosecondsPerMessage: Double? {
