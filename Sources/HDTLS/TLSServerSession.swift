@@ -1,5 +1,6 @@
 // One server-side TLS connection driven entirely by the caller: ciphertext in
-// through a memory BIO, ciphertext out through another. It never blocks and
+// through a memory BIO, ciphertext out through another (byte FIFOs that never
+// zero-fill, see CTLS/fifo_bio.c; received ciphertext can be lent, not copied). It never blocks and
 // never touches the socket, so a worker's event loop can run many handshakes
 // at once and io_uring moves the bytes. Nothing here allocates per record.
 internal import CTLS
@@ -37,12 +38,15 @@ public struct TLSServerSession {
     guard let ssl = SSL_new(context.handle) else {
       throw TLSContextError(.openSSL, "SSL_new: " + OpenSSLErrorQueue.drainText(fallback: "failed"))
     }
-    guard let input = BIO_new(BIO_s_mem()), let output = BIO_new(BIO_s_mem()) else {
+    guard let input = ctls_fifo_bio_new() else {
       SSL_free(ssl)
       throw TLSContextError(.openSSL, "BIO_new: out of memory")
     }
-    ctls_bio_set_mem_retry_on_empty(input)
-    ctls_bio_set_mem_retry_on_empty(output)
+    guard let output = ctls_fifo_bio_new() else {
+      BIO_free(input)
+      SSL_free(ssl)
+      throw TLSContextError(.openSSL, "BIO_new: out of memory")
+    }
     SSL_set_bio(ssl, input, output)  // the SSL owns both BIOs from here
     SSL_set_accept_state(ssl)
     self.ssl = ssl
@@ -70,6 +74,21 @@ public struct TLSServerSession {
     // A memory BIO grows to take everything; a short write means no memory.
     let written = BIO_write(networkIn, ciphertext.baseAddress, Int32(ciphertext.count))
     return written == Int32(ciphertext.count)
+  }
+
+  /// Lends received ciphertext to the session without copying it: reads
+  /// (`handshake()`, `read(into:)`) take it after anything fed before. Call
+  /// `takeBackLentInput()` before the bytes are reused.
+  public func lend(_ ciphertext: UnsafeRawBufferPointer) {
+    guard ciphertext.count > 0 else { return }
+    state.pointee.framing.consume(ciphertext)
+    ctls_fifo_bio_lend(networkIn, ciphertext.baseAddress, ciphertext.count)
+  }
+
+  /// Copies what the session has not read of the lent ciphertext into its
+  /// own buffer. False only when out of memory (the connection must close).
+  public func takeBackLentInput() -> Bool {
+    ctls_fifo_bio_take_back(networkIn) != 0
   }
 
   /// Ciphertext waiting to be sent to the peer.

@@ -18,7 +18,7 @@ final class TLSSessionTests: XCTestCase {
   }
 
   /// Client: for each size sends a 4-byte length + payload, expects the echo.
-  private func runEcho(options: TLSClientOptions) throws -> ClientReport {
+  private func runEcho(options: TLSClientOptions, lendInput: Bool = false) throws -> ClientReport {
     let (serverFD, clientFD) = makeSocketPair()
     setReceiveTimeout(serverFD, seconds: 10)
     setReceiveTimeout(clientFD, seconds: 10)
@@ -45,6 +45,7 @@ final class TLSSessionTests: XCTestCase {
         certificates: stream.peerCertificateCount, echoesIntact: intact)
     }
     let server = ServerDriver(fd: serverFD, session: try TLSServerSession(context: try TLSFixtures.context()))
+    server.lendInput = lendInput
     XCTAssertEqual(server.handshake(), .done)
     XCTAssertEqual(server.session.version, options.version ?? .tls13)
     for size in Self.sizes {
@@ -69,6 +70,20 @@ final class TLSSessionTests: XCTestCase {
     XCTAssertTrue(report.echoesIntact)
     XCTAssertEqual(report.certificates, 2, "leaf + meta certificate")
     XCTAssertEqual(report.meta, MetaCertificateInfo(serverKey: TLSFixtures.serverKey, protocolVersion: 2))
+  }
+
+  /// Received ciphertext lent instead of copied (the relay's receive path):
+  /// records split across receives, loans partly read when a message is
+  /// complete and taken back before the next receive, every echo intact.
+  func testTLS13EchoesEverySizeWithLentInput() throws {
+    let report = try runEcho(options: TLSClientOptions(version: .tls13), lendInput: true)
+    XCTAssertTrue(report.echoesIntact)
+    XCTAssertEqual(report.version, .tls13)
+  }
+
+  func testTLS12EchoesEverySizeWithLentInput() throws {
+    let report = try runEcho(options: TLSClientOptions(version: .tls12), lendInput: true)
+    XCTAssertTrue(report.echoesIntact)
   }
 
   func testTLS12EchoesEverySize() throws {

@@ -123,13 +123,20 @@ final class ServerDriver {
   let session: TLSServerSession
   /// Plaintext decrypted but not yet returned by `readPlaintext`.
   private var carry: [UInt8] = []
+  /// Lend received ciphertext (`TLSServerSession.lend`) instead of feeding
+  /// a copy, as the relay does; taken back before the next receive reuses it.
+  var lendInput = false
+  private let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
 
   init(fd: Int32, session: TLSServerSession) {
     self.fd = fd
     self.session = session
   }
 
-  deinit { session.free() }
+  deinit {
+    session.free()
+    receiveBuffer.deallocate()
+  }
 
   /// Sends whatever the session has queued.
   func flush() {
@@ -143,6 +150,14 @@ final class ServerDriver {
   /// Receives at most `limit` bytes and feeds them; false at EOF.
   @discardableResult
   func receiveAndFeed(limit: Int = 65_536) -> Bool {
+    if lendInput {
+      // Whatever the session left of the previous loan must be copied out now.
+      guard session.takeBackLentInput() else { return false }
+      let n = recv(fd, receiveBuffer.baseAddress, min(max(1, limit), receiveBuffer.count), 0)
+      guard n > 0 else { return false }
+      session.lend(UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<n]))
+      return true
+    }
     var buffer = [UInt8](repeating: 0, count: max(1, limit))
     let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
     guard n > 0 else { return false }
@@ -171,7 +186,14 @@ final class ServerDriver {
     while out.count < count {
       let result = buffer.withUnsafeMutableBytes { session.read(into: $0) }
       switch result {
-      case .data(let n): out += buffer.prefix(n)
+      case .data(let n):
+        out += buffer.prefix(n)
+        if lendInput {
+          // Take the loan back after every record and wreck the receive
+          // buffer: records still unread must come from the session's copy.
+          guard session.takeBackLentInput() else { return (out, .failed(.internalError)) }
+          receiveBuffer.initializeMemory(as: UInt8.self, repeating: 0xEE)
+        }
       case .needMore:
         flush()
         if !receiveAndFeed() { return (out, .failed(.peerClosed)) }

@@ -30,6 +30,13 @@ void ctls_set_msg_callback_arg(SSL *ssl, void *arg);
 /// `BIO_set_mem_eof_return(bio, -1)`: an empty memory BIO means "retry", not EOF.
 void ctls_bio_set_mem_retry_on_empty(BIO *bio);
 size_t ctls_bio_pending(BIO *bio);
+/// A byte-FIFO BIO (fifo_bio.c): BIO_s_mem semantics with retry on empty, no
+/// zero-filling, and lendable input. NULL when out of memory.
+BIO *ctls_fifo_bio_new(void);
+/// Makes `count` bytes at `bytes` readable after the buffered ones, without copying.
+void ctls_fifo_bio_lend(BIO *bio, const void *bytes, size_t count);
+/// Copies the unread rest of lent bytes into the BIO (call before reusing them). 0 when out of memory.
+int ctls_fifo_bio_take_back(BIO *bio);
 /// The certificate chain the peer sent (leaf first on the client side); not owned.
 STACK_OF(X509) *ctls_get_peer_cert_chain(const SSL *ssl);
 int ctls_x509_stack_count(STACK_OF(X509) *stack);

@@ -1,7 +1,9 @@
-// Userspace TLS, receive side: ciphertext from the multishot recv goes into
-// the connection's memory-BIO session; the handshake advances inside the
-// worker loop; whole records are decrypted into a stack buffer and handed to
-// the same plaintext path a plain connection uses.
+// Userspace TLS, receive side: ciphertext from the recv is lent to the
+// connection's memory-BIO session (OpenSSL reads it straight from the receive
+// buffer; what it leaves is copied before the buffer goes back to the kernel);
+// the handshake advances inside the worker loop; whole records are decrypted
+// into the worker's scratch and handed to the same plaintext path a plain
+// connection uses.
 @preconcurrency import Glibc
 import HDTLS
 
@@ -21,9 +23,21 @@ extension Worker {
   func receiveTLS(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int) {
     guard let tls = conn.pointee.tls else { return }
     let session = tls.pointee.session
-    guard session.feed(UnsafeRawBufferPointer(start: bytes, count: count)) else {
-      return failTLS(slot, conn, .internalError)
+    session.lend(UnsafeRawBufferPointer(start: bytes, count: count))
+    consumeTLSInput(slot, conn, tls)
+    // The receive buffer is recycled after this returns: the session keeps a
+    // copy of what it has not read (nothing, unless it stopped mid-buffer). A
+    // connection closed meanwhile may have freed its session with the loan.
+    guard let current = conn.pointee.tls, current == tls else { return }
+    if !session.takeBackLentInput() && conn.pointee.state != .closing {
+      failTLS(slot, conn, .internalError)
     }
+  }
+
+  /// Advances the handshake and decrypts what the session holds.
+  private func consumeTLSInput(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>,
+                               _ tls: UnsafeMutablePointer<TLSConnection>) {
+    let session = tls.pointee.session
     if tls.pointee.phase == .handshaking {
       switch session.handshake() {
       case .needMore:
