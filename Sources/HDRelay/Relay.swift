@@ -40,9 +40,9 @@ public final class Relay: @unchecked Sendable {
     var limit = rlimit()
     getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     let capacity = Int(min(max(UInt64(limit.rlim_max), 65_536), 1 << 20))
-    workers = (0..<options.workerCount).map {
-      Worker(index: $0, shared: shared, pinCore: options.pinCores?[$0], connectionCapacity: capacity,
-             keepAliveSeconds: options.keepAliveSeconds, keepAliveJitterSeconds: options.keepAliveJitterSecondsMax)
+    workers = try (0..<options.workerCount).map { index throws(RelayError) in
+      try Worker(index: index, shared: shared, pinCore: options.pinCores?[index], connectionCapacity: capacity,
+                 keepAliveSeconds: options.keepAliveSeconds, keepAliveJitterSeconds: options.keepAliveJitterSecondsMax)
     }
   }
 

@@ -54,7 +54,7 @@ package final class ConnectionFeed {
     var options = RelayOptions(config: Config(port: 0, bind: ["127.0.0.1"]), serverKeyPair: serverKeys, workerCount: 1)
     options.meshKey = meshKey
     shared = try RelayShared(options: options)
-    worker = Worker(index: 0, shared: shared, pinCore: nil, connectionCapacity: 16,
+    worker = try Worker(index: 0, shared: shared, pinCore: nil, connectionCapacity: 16,
                     keepAliveSeconds: RelayDefaults.keepAliveSeconds,
                     keepAliveJitterSeconds: RelayDefaults.keepAliveJitterSecondsMax)
     try worker.setUpIO()
@@ -188,7 +188,7 @@ package final class ConnectionFeed {
     where gauge(c) != 0 {
       left.append("gauge \(c) = \(gauge(c))")
     }
-    let memory = worker.memory!
+    let memory = worker.memory
     if memory.small.inUse != 0 { left.append("\(memory.small.inUse) small blocks") }
     if memory.large.inUse != 0 { left.append("\(memory.large.inUse) large blocks") }
     if memory.queues.inUse != 0 { left.append("\(memory.queues.inUse) send-queue blocks") }

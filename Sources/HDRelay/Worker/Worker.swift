@@ -20,7 +20,10 @@ final class Worker: @unchecked Sendable {
   // Created on the worker thread (SINGLE_ISSUER rings must be).
   var ring: Ring!
   var buffers: BufferRing!
-  var memory: PacketMemory!
+  /// A constant reference: reading an optional `var` retained and released
+  /// the pool object around every frame allocation and free (issue 15).
+  /// Pages are touched by the worker thread, as blocks are first used.
+  let memory: PacketMemory
 
   /// 100 ms ticks since start (timers, deadlines, rate limits).
   var tick: UInt64 = 0
@@ -85,7 +88,7 @@ final class Worker: @unchecked Sendable {
   }
 
   init(index: Int, shared: RelayShared, pinCore: Int?, connectionCapacity: Int, keepAliveSeconds: Double,
-       keepAliveJitterSeconds: Double) {
+       keepAliveJitterSeconds: Double) throws(RelayError) {
     keepAliveTicks = max(1, UInt64((keepAliveSeconds / RelayDefaults.tickSeconds).rounded()))
     keepAliveJitterTicks = max(1, UInt64((keepAliveJitterSeconds / RelayDefaults.tickSeconds).rounded()))
     sweepTicks = min(Tuning.sweepTicks, keepAliveTicks)
@@ -93,6 +96,7 @@ final class Worker: @unchecked Sendable {
     self.shared = shared
     self.pinCore = pinCore
     self.conns = ConnectionTable(capacity: connectionCapacity)
+    self.memory = try PacketMemory()
     self.completions = .allocate(capacity: Tuning.cqeBatchMax)
     self.overflow = Array(repeating: [], count: shared.workerCount)
     self.random = monotonicNanoseconds() ^ UInt64(index &* 0x9E37_79B9)
@@ -170,7 +174,7 @@ final class Worker: @unchecked Sendable {
     armWake()
   }
 
-  /// The ring, its receive buffers and the packet memory, on the calling
+  /// The ring and its receive buffers (the packet memory is made in init), on the calling
   /// thread (the worker's own; ConnectionFeed's when driven by hand).
   func setUpIO() throws(RelayError) {
     ring = try Ring(entries: Tuning.ringEntries, sqpoll: shared.config.sqpoll)
@@ -181,7 +185,6 @@ final class Worker: @unchecked Sendable {
       shared.log(.debug, "worker \(index): io_uring flags \(ring.flagNames)")
     }
     buffers = try BufferRing(ring: ring, groupID: 0, count: Tuning.recvBufferCount, bufferBytes: Tuning.recvBufferBytes)
-    memory = try PacketMemory()
   }
 
   private func tearDown() {
@@ -189,7 +192,6 @@ final class Worker: @unchecked Sendable {
     buffers.release(ring: ring)
     buffers = nil
     ring = nil
-    memory = nil
   }
 
   // MARK: Loop
