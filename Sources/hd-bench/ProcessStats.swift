@@ -5,6 +5,8 @@
 struct ProcessSample: Sendable {
   /// utime + stime of all threads, seconds.
   var cpuSeconds: Double
+  /// The stime part: time in the kernel (system calls, TCP, io_uring work).
+  var systemSeconds: Double = 0
   /// Resident set size, bytes.
   var rssBytes: UInt64
   var threads: Int
@@ -22,7 +24,7 @@ enum ProcessStats {
     guard fields.count > 21, let utime = Double(fields[11]), let stime = Double(fields[12]),
       let threads = Int(fields[17]), let rssPages = UInt64(fields[21])
     else { return nil }
-    return ProcessSample(cpuSeconds: (utime + stime) / clockTicksPerSecond,
+    return ProcessSample(cpuSeconds: (utime + stime) / clockTicksPerSecond, systemSeconds: stime / clockTicksPerSecond,
                          rssBytes: rssPages * UInt64(sysconf(Int32(_SC_PAGESIZE))), threads: threads)
   }
 

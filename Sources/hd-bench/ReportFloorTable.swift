@@ -43,8 +43,8 @@ enum ReportFloorTable {
       }
       out += ".\n\n"
     }
-    out += "| run | load | goodput Mbit/s | loss % | relay CPU s/GB | generator µs/msg (sent) | relay µs/msg (sent) | floor s/GB | × floor | target |\n"
-    out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    out += "| run | load | goodput Mbit/s | loss % | relay CPU s/GB | relay kernel % | generator µs/msg (sent) | relay µs/msg (sent) | floor s/GB | × floor | target |\n"
+    out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     for (name, what, tls, target) in present {
       let (shown, f) = named(name)!
       let cost = R.meanOrSingle(f, "relay_cpu_sec_per_gb")
@@ -60,7 +60,8 @@ enum ReportFloorTable {
       let loss = R.text(R.field(f, "message_loss_pct"))
       let generator = R.text(R.field(f, "generator_cpu_us_per_sent_msg"))
       let relay = R.text(R.field(f, "relay_cpu_us_per_sent_msg"))
-      var row = "| \(shown) | \(what)\(offered) | \(goodputText) | \(loss) | \(costText) | "
+      let kernel = R.text(R.field(f, "relay_cpu_system_pct"))
+      var row = "| \(shown) | \(what)\(offered) | \(goodputText) | \(loss) | \(costText) | \(kernel) | "
       row += "\(generator) | \(relay) | \(floorText) | **\(ratioText)** | \(targetText) |\n"
       out += row
     }

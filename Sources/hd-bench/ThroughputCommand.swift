@@ -230,6 +230,7 @@ enum ThroughputCommand {
         ("relay_cpu_sec", .opt(r.relayCPUSeconds, 3)),
         ("relay_cpu_sec_per_gb", .opt(r.relayCPUSecondsPerGB, 3)),
         ("relay2_cpu_sec_per_gb", .opt(r.relay2CPUSecondsPerGB, 3)),
+        ("relay_cpu_system_pct", .opt(r.relaySystemPercent, 1)),
         ("relay_cpu_us_per_msg", .opt(r.relayCPUMicrosecondsPerMessage, 3)),
         ("relay_cpu_us_per_sent_msg", .opt(r.relayCPUMicrosecondsPerSentMessage, 3)),
         ("relay_rss_bytes", r.relayAfter.map { .uint($0.rssBytes) } ?? .null),

@@ -91,6 +91,12 @@ struct ThroughputResult: Sendable {
     return b.cpuSeconds - a.cpuSeconds
   }
 
+  /// Share of the relay's CPU spent in the kernel (stime), in percent.
+  var relaySystemPercent: Double? {
+    guard let a = relayBefore, let b = relayAfter, let cpu = relayCPUSeconds, cpu > 0 else { return nil }
+    return 100 * (b.systemSeconds - a.systemSeconds) / cpu
+  }
+
   /// Relay CPU-seconds per GB (1e9 bytes) of packet data delivered.
   var relayCPUSecondsPerGB: Double? {
     guard let cpu = relayCPUSeconds, receivedBytesTotal > 0 else { return nil }

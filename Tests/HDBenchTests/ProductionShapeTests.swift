@@ -85,14 +85,14 @@ final class ProductionShapeTests: XCTestCase {
     let results: [(String, ReportCommand.Fields)] = [
       ("floor", T.fields(#"{"test":"floor","sender_cpu_pct":50.0,"receiver_cpu_pct":45.0,"cpu_sec_per_gb":0.5}"#)),
       ("openssl-speed", T.fields(#"{"test":"openssl-speed","bytes_per_sec_1024":1000000000,"bytes_per_sec_16384":4000000000}"#)),
-      ("tcp-1w-unpaced", T.fields(#"{"test":"throughput","runs":3,"goodput_mbps_mean":8000.0,"relay_cpu_sec_per_gb_mean":0.9,"message_loss_pct":0.0}"#)),
+      ("tcp-1w-unpaced", T.fields(#"{"test":"throughput","runs":3,"goodput_mbps_mean":8000.0,"relay_cpu_sec_per_gb_mean":0.9,"message_loss_pct":0.0,"relay_cpu_system_pct":70.0}"#)),
       ("prod-tcp-1w-b1j-rate01000", T.fields(#"{"test":"throughput","active_pairs":10,"rate_mbps":1000.0,"goodput_mbps":1000.0,"relay_cpu_sec_per_gb":1.0}"#)),
       ("prod-tcp-1w-many-rate01000", T.fields(#"{"test":"throughput","active_pairs":1000,"rate_mbps":1000.0,"goodput_mbps":1000.0,"relay_cpu_sec_per_gb":1.2}"#)),
       ("prod-tls-1w-b1-unpaced", T.fields(#"{"test":"throughput","rate_mbps":0.0,"goodput_mbps":3000.0,"relay_cpu_sec_per_gb":1.5}"#)),
     ]
     let table = ReportFloorTable.render(results)
     XCTAssertTrue(table.contains("= **0.500 CPU-s/GB**; two AES-128-GCM passes at 16 KiB (`openssl speed`) add 0.500 = **1.000** for TLS"), table)
-    XCTAssertTrue(table.contains("| tcp-1w-unpaced | plain TCP, 32 frames/write, 10 pairs, unpaced | 8000.0 | 0.0 | 0.900 | — | — | 0.500 | **1.80** | ≤ 1.5 |"), table)
+    XCTAssertTrue(table.contains("| tcp-1w-unpaced | plain TCP, 32 frames/write, 10 pairs, unpaced | 8000.0 | 0.0 | 0.900 | 70.0 | — | — | 0.500 | **1.80** | ≤ 1.5 |"), table)
     XCTAssertTrue(table.contains("| prod-tls-1w-b1-unpaced | userspace TLS, 1 frame/write, 10 pairs, unpaced | 3000.0 |"), table)
     XCTAssertTrue(table.contains("| 1.000 | **1.50** | ≤ 1.7 |"), table)
     XCTAssertTrue(table.contains("| prod-tcp-1w-many-rate01000 | plain TCP, 1 frame/write, many pairs, paced, jitter, 1000 Mbit/s offered |"), table)
