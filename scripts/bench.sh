@@ -32,6 +32,7 @@ PAIRS=10
 PEERS=20
 SIZE=1400
 SUITE_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)  # other work on the machine, reported with the results
 
 HD_BENCH="$BIN/hd-bench"
 RELAY_BIN="$BIN/hyper-derp"
@@ -350,7 +351,8 @@ fi
 
 SUITE_SECONDS=$(( $(date +%s) - SUITE_START ))
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-printf '{"test":"suite","timestamp":"%s","commit":"%s","host":"%s, %s CPUs, kernel %s","suite_seconds":%s}\n' \
-  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$COMMIT" "$(uname -m)" "$(nproc)" "$(uname -r)" "$SUITE_SECONDS" > "$OUT/suite.json"
+printf '{"test":"suite","timestamp":"%s","commit":"%s","host":"%s, %s CPUs, kernel %s","suite_seconds":%s,"loadavg_start":%s,"loadavg_end":%s}\n' \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$COMMIT" "$(uname -m)" "$(nproc)" "$(uname -r)" "$SUITE_SECONDS" \
+  "$LOAD_START" "$(cut -d' ' -f1 /proc/loadavg)" > "$OUT/suite.json"
 "$HD_BENCH" report --results "$OUT" --doc "$DOC"
 log "done in ${SUITE_SECONDS}s; results in $OUT/, table in $DOC"

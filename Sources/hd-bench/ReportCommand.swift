@@ -110,7 +110,10 @@ enum ReportCommand {
     let meta = results.first(where: { $0.0 == "suite" })?.1
     if let meta {
       out += "Run: \(text(field(meta, "timestamp"))), commit `\(text(field(meta, "commit")))`, \(text(field(meta, "host"))); "
-        + "suite took \(text(field(meta, "suite_seconds"))) s.\n\n"
+        + "suite took \(text(field(meta, "suite_seconds"))) s"
+        + (field(meta, "loadavg_start") == nil ? "" : "; 1-minute load average \(text(field(meta, "loadavg_start"))) at the start, "
+          + "\(text(field(meta, "loadavg_end"))) at the end (other work on the machine)")
+        + ".\n\n"
     }
     let ceiling = CeilingRatio(results)
     if let iperf = results.first(where: { $0.0 == "iperf3" })?.1 {
