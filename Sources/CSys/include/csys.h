@@ -28,6 +28,11 @@ int csys_sched_getcpu(void);
 /// A close-on-exec AF_UNIX datagram socket, or -errno. (The SOCK_* enum names
 /// are ambiguous in Swift once several C modules include <sys/socket.h>.)
 int csys_unix_datagram_socket(void);
+/// MSG_NOSIGNAL for files that import no other socket-using C module: in
+/// whole-module (release) builds Swift attributes Glibc's MSG_NOSIGNAL macro to
+/// whichever C module included <sys/socket.h> first, and a file that does not
+/// import that module cannot see it. Linux ABI value, fixed.
+#define CSYS_MSG_NOSIGNAL 0x4000
 
 // Named explicitly (the module is an umbrella directory): clang's module cache
 // does not notice a header newly added to the directory, so incremental builds

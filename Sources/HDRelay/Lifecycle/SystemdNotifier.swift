@@ -78,7 +78,7 @@ public struct SystemdNotifier: Sendable {
     let sent = withUnsafePointer(to: &address) { pointer in
       pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
         payload.withUnsafeBytes { bytes in
-          sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), sa, socklen_t(addressLength))
+          sendto(fd, bytes.baseAddress, bytes.count, Int32(CSYS_MSG_NOSIGNAL), sa, socklen_t(addressLength))
         }
       }
     }
