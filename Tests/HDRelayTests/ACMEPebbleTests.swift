@@ -259,6 +259,52 @@ final class ACMEPebbleTests: XCTestCase {
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
   }
 
+  func testTheAccountURLIsCachedReusedAndRegisteredAgainWhenTheCAForgetsIt() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    let settings = PebbleHarness.Settings(tlsPort: port, httpPort: freeLoopbackPort())
+    try pebble.start(settings)
+    let config = relayConfig(tree, pebble: pebble, port: port, extra: "  challenges: [tls-alpn-01]")
+    let cache = tree.path("acme-cache")
+    // Pebble logs every request; newAccount is POST /sign-me-up.
+    func newAccountRequests() -> Int { pebble.log.components(separatedBy: "POST /sign-me-up ").count - 1 }
+    func issueOnce(expecting logLine: String) throws -> DaemonProcess {
+      // No usable certificate in the cache: the relay orders at start.
+      unlink(cache + "/certificate.pem")
+      let daemon = try DaemonProcess(arguments: ["--config", config])
+      XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
+      XCTAssertTrue(daemon.stderr.contains(logLine), daemon.stderr)
+      daemon.signal(SIGTERM)
+      XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+      return daemon
+    }
+
+    let first = try issueOnce(expecting: "ACME account created: ")
+    XCTAssertEqual(newAccountRequests(), 1, pebble.log)
+    let stored = try String(contentsOfFile: cache + "/account.json", encoding: .utf8)
+    let accountURL = try XCTUnwrap(first.stderrLines.first { $0.contains("ACME account created: ") })
+      .components(separatedBy: "ACME account created: ")[1]
+    XCTAssertTrue(stored.contains("\"account_url\":\"\(accountURL)\""), stored)
+    XCTAssertTrue(stored.contains("\"directory_url\":\"\(pebble.directoryURL)\""), stored)
+    XCTAssertEqual(try cacheModes(cache)["account.json"], 0o600)
+
+    // A restart orders with the cached account: no second newAccount.
+    let second = try issueOnce(expecting: "ACME: account from the cache: \(accountURL)")
+    XCTAssertFalse(second.stderr.contains("ACME account created"), second.stderr)
+    XCTAssertEqual(newAccountRequests(), 1, pebble.log)
+
+    // Pebble keeps accounts in memory: after its restart the cached URL is
+    // unknown (accountDoesNotExist), and the relay registers again.
+    pebble.stopPebble()
+    try pebble.startPebble(settings)
+    let third = try issueOnce(expecting: "does not know the cached account \(accountURL)")
+    XCTAssertTrue(third.stderr.contains("ACME account created: "), third.stderr)
+    XCTAssertEqual(newAccountRequests(), 2, pebble.log)
+    let replaced = try String(contentsOfFile: cache + "/account.json", encoding: .utf8)
+    XCTAssertFalse(replaced.contains(accountURL), replaced)
+  }
+
   // MARK: helpers
 
   private func cacheModes(_ directory: String) throws -> [String: Int] {

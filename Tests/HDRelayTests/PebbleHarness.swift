@@ -18,8 +18,10 @@ final class PebbleHarness: @unchecked Sendable {
   let dnsPort: UInt16
   private var pebble: Process?
   private var dns: Process?
+  /// Everything Pebble wrote, across restarts.
   private(set) var pebbleLog: String = ""
-  private let logPipe = Pipe()
+  /// One pipe per Pebble process: Process closes its write end after launch.
+  private var logPipe: Pipe?
   private let lock = NSLock()
 
   var directoryURL: String { "https://127.0.0.1:\(directoryPort)/dir" }
@@ -81,6 +83,8 @@ final class PebbleHarness: @unchecked Sendable {
     environment["PEBBLE_VA_NOSLEEP"] = "1"
     environment.removeValue(forKey: "PEBBLE_VA_ALWAYS_VALID")
     pebble.environment = environment
+    let logPipe = Pipe()
+    self.logPipe = logPipe
     pebble.standardOutput = logPipe
     pebble.standardError = logPipe
     logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -113,6 +117,8 @@ final class PebbleHarness: @unchecked Sendable {
       pebble.waitUntilExit()
     }
     pebble = nil
+    logPipe?.fileHandleForReading.readabilityHandler = nil
+    logPipe = nil
   }
 
   func stop() {
@@ -122,7 +128,6 @@ final class PebbleHarness: @unchecked Sendable {
       dns.waitUntilExit()
     }
     dns = nil
-    logPipe.fileHandleForReading.readabilityHandler = nil
   }
 
   /// Pebble's root CA (regenerated at every Pebble start), written to a file a client can trust.

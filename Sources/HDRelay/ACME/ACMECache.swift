@@ -1,5 +1,5 @@
-// The ACME cache directory: the account key, and the current certificate
-// chain with its key, each mode 0600 and replaced atomically (write a
+// The ACME cache directory: the account key with the account URL the CA gave
+// it, and the current certificate chain with its key, each mode 0600 and replaced atomically (write a
 // temporary file, fsync, rename). A file that does not parse, does not match
 // its key, misses a configured name or has expired is reported and never
 // served; the relay then orders a new certificate.
@@ -11,6 +11,8 @@ struct ACMECache {
   let directory: String
 
   var accountKeyPath: String { directory + "/account.key" }
+  /// The account URL (RFC 8555 `kid`) of account.key at one directory URL.
+  var accountURLPath: String { directory + "/account.json" }
   var certificatePath: String { directory + "/certificate.pem" }
   var certificateKeyPath: String { directory + "/certificate.key" }
 
@@ -47,6 +49,7 @@ struct ACMECache {
     }
     do {
       let key = try ACMEKey.generate()
+      unlink(accountURLPath)  // it named the old key's account
       try writeFile(try key.pem(), to: accountKeyPath)
       return key
     } catch let error as ACMEError {
@@ -54,6 +57,24 @@ struct ACMECache {
     } catch {
       throw ACMEError(.local, "account key: \(error)")
     }
+  }
+
+  /// The account URL stored for the account key at `directoryURL`; nil when
+  /// none is stored, it was for another CA, or the file does not parse (the
+  /// relay then asks the CA with newAccount, which finds the account again).
+  func accountURL(directoryURL: String) -> String? {
+    guard case .success(let bytes) = FileAccess.readBytes(accountURLPath, limitBytes: 16 * 1024),
+      let stored = try? ACMEObject(body: bytes, what: accountURLPath),
+      stored.string("directory_url") == directoryURL
+    else { return nil }
+    return stored.string("account_url")
+  }
+
+  func storeAccountURL(_ accountURL: String, directoryURL: String) throws(ACMEError) {
+    let text = ACMEJSONText.object([
+      ("directory_url", ACMEJSONText.string(directoryURL)), ("account_url", ACMEJSONText.string(accountURL)),
+    ])
+    try writeFile(Array((text + "\n").utf8), to: accountURLPath)
   }
 
   /// The cached certificate, checked against its key, `identifiers` and `nowSeconds`.

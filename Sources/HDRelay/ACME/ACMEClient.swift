@@ -30,8 +30,15 @@ final class ACMEClient {
   private let log: (String) -> Void
   private var directory: Directory?
   private var nonce: String?
-  /// The account URL (`kid`), once registered.
+  /// The account URL (`kid`): from the cache, or once registered.
   private(set) var accountURL: String?
+  /// True while `accountURL` is the cached one the CA has not confirmed yet.
+  private var accountURLFromCache: Bool
+  /// Called with the URL of an account newAccount created or found, to persist it.
+  private let accountRegistered: (String) -> Void
+
+  /// RFC 8555 §7.3.1: the CA knows no account for this `kid`.
+  static let accountDoesNotExist = "urn:ietf:params:acme:error:accountDoesNotExist"
 
   /// Each request's deadline; a CA that stalls longer is "unreachable" this round.
   static let requestTimeoutNanoseconds: UInt64 = 30_000_000_000
@@ -42,9 +49,13 @@ final class ACMEClient {
 
   init(
     directoryURL: String, trust: TLSTrust, jws: ACMEJWS, contactEmail: String?,
-    binding: ExternalAccountBinding?, stop: @escaping () -> Bool, log: @escaping (String) -> Void
+    binding: ExternalAccountBinding?, accountURL: String?, accountRegistered: @escaping (String) -> Void,
+    stop: @escaping () -> Bool, log: @escaping (String) -> Void
   ) {
     self.directoryURL = directoryURL
+    self.accountURL = accountURL
+    self.accountURLFromCache = accountURL != nil
+    self.accountRegistered = accountRegistered
     self.jws = jws
     self.http = HTTPClient(trust: trust, bodyBytesMax: Self.bodyBytesMax)
     self.contactEmail = contactEmail
@@ -59,14 +70,11 @@ final class ACMEClient {
     answers: ACMEChallengeAnswers
   ) throws(ACMEError) -> [UInt8] {
     let directory = try loadDirectory()
-    let account = try register(directory)
     let identifiersJSON = ACMEJSONText.array(
       identifiers.map {
         ACMEJSONText.object([("type", ACMEJSONText.string($0.type)), ("value", ACMEJSONText.string($0.value))])
       })
-    let created = try post(
-      directory.newOrder, payload: ACMEJSONText.object([("identifiers", identifiersJSON)]), what: "new order",
-      signer: .kid(account))
+    let (account, created) = try placeOrder(directory, payload: ACMEJSONText.object([("identifiers", identifiersJSON)]))
     guard let orderURL = created.header("Location") else {
       throw ACMEError(.protocolViolation, "new order: the CA's answer has no Location")
     }
@@ -117,6 +125,24 @@ final class ACMEClient {
     return loaded
   }
 
+  /// newOrder with the account; a cached account URL the CA does not know
+  /// (its database was reset, the account was deleted) is dropped and the
+  /// account looked up again with newAccount, once.
+  private func placeOrder(
+    _ directory: Directory, payload: String
+  ) throws(ACMEError) -> (account: String, response: HTTPClientResponse) {
+    let account = try register(directory)
+    do throws(ACMEError) {
+      return (account, try post(directory.newOrder, payload: payload, what: "new order", signer: .kid(account)))
+    } catch let error where accountURLFromCache && error.problemType == Self.accountDoesNotExist {
+      log("ACME: the CA does not know the cached account \(account) (\(error.message)); registering again")
+      accountURL = nil
+      accountURLFromCache = false
+      let registered = try register(directory)
+      return (registered, try post(directory.newOrder, payload: payload, what: "new order", signer: .kid(registered)))
+    }
+  }
+
   private func register(_ directory: Directory) throws(ACMEError) -> String {
     if let accountURL { return accountURL }
     if directory.externalAccountRequired && binding == nil {
@@ -143,6 +169,7 @@ final class ACMEClient {
     }
     log("ACME account \(response.status == 201 ? "created" : "found"): \(location)")
     accountURL = location
+    accountRegistered(location)
     return location
   }
 

@@ -41,7 +41,7 @@ public final class ACMEManager: @unchecked Sendable {
     let acme = config.acme
     log = Logger(label: "acme", sink: logSink)
     identifiers = acme.domains.map(ACMEIdentifier.dns) + acme.ipAddresses.map(ACMEIdentifier.ip)
-    challengeTypes = acme.challenges.filter { $0 != .http01 || acme.httpPort != 0 }
+    challengeTypes = acme.usableChallenges
     httpPort = acme.httpPort
     bindAddresses = config.bind
     cache = ACMECache(directory: acme.cacheDir)
@@ -59,10 +59,22 @@ public final class ACMEManager: @unchecked Sendable {
         binding = ACMEClient.ExternalAccountBinding(keyID: kid, macKey: mac)
       }
       let stopSignal = self.stopSignal
+      let cache = self.cache
+      let directoryURL = acme.directoryURL
+      let accountURL = cache.accountURL(directoryURL: directoryURL)
+      if let accountURL { log.info("ACME: account from the cache: \(accountURL)") }
       client = ACMEClient(
-        directoryURL: acme.directoryURL,
+        directoryURL: directoryURL,
         trust: .outbound(caFile: acme.directoryCAFile, setting: "acme.directory_ca_file"),
         jws: try ACMEJWS(accountKey: accountKey), contactEmail: acme.email, binding: binding,
+        accountURL: accountURL,
+        accountRegistered: { url in
+          do throws(ACMEError) {
+            try cache.storeAccountURL(url, directoryURL: directoryURL)
+          } catch {
+            log.warning("\(error.message); the next start asks the CA for the account again")
+          }
+        },
         stop: { stopSignal.isSet }, log: { log.info($0) })
     } catch let error as ACMEError {
       throw RelayError("ACME: \(error.message)")
