@@ -3,7 +3,7 @@
 // directory and the EAB key file are usable.
 @preconcurrency import Glibc
 
-enum ACMEConfigChecks {
+public enum ACMEConfigChecks {
   /// Where to report about `key`: where it was set or, for a default, where
   /// ACME was turned on (the identifiers), so every finding has a position.
   private static func origin(_ key: String, _ config: Config, _ origins: [String: SettingOrigin]) -> SettingOrigin {
@@ -41,8 +41,7 @@ enum ACMEConfigChecks {
           "acme.directory_url '\(acme.directoryURL)' is not https://; ACME requires TLS to the CA (RFC 8555 §6.1)",
           suggestion: "use the CA's https:// directory URL (and acme.directory_ca_file for a private CA)"))
     }
-    let usable = acme.challenges.filter { $0 != .http01 || acme.httpPort != 0 }
-    if usable.isEmpty {
+    if acme.usableChallenges.isEmpty {
       let why =
         acme.challenges.isEmpty
         ? "acme.challenges is empty" : "acme.challenges has only http-01, which needs acme.http_port"
@@ -115,7 +114,7 @@ enum ACMEConfigChecks {
   }
 
   /// Nil when the directory is writable, or missing with a writable parent (the relay creates it).
-  static func cacheDirectoryProblem(_ path: String) -> String? {
+  public static func cacheDirectoryProblem(_ path: String) -> String? {
     if FileAccess.isDirectory(path) {
       return access(path, W_OK | X_OK) == 0 ? nil : "is not writable by this user"
     }

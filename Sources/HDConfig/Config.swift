@@ -127,6 +127,9 @@ public struct ACMEConfig: Sendable, Equatable {
   public var challenges: [ACMEChallengeType]
   /// Plain-HTTP port for HTTP-01 (and redirects to https); 0 = none.
   public var httpPort: Int
+
+  /// The challenges the relay answers: http-01 only with an http_port.
+  public var usableChallenges: [ACMEChallengeType] { challenges.filter { $0 != .http01 || httpPort != 0 } }
   /// External Account Binding key identifier and the file holding its HMAC key.
   public var eabKid: String?
   public var eabHMACKeyFile: String?

@@ -24,6 +24,9 @@ final class CountingProbes: HostProbes, @unchecked Sendable {
     lock.withLock { healthRequests += 1 }
     return base.httpGet(host: host, port: port, path: path, timeoutMilliseconds: timeoutMilliseconds)
   }
+  func tcpListeners(port: Int) -> [PortListener] { base.tcpListeners(port: port) }
+  func resolve(host: String) -> HostResolution { base.resolve(host: host) }
+  func localAddresses() -> [String]? { base.localAddresses() }
 }
 
 final class DoctorBehaviourTests: XCTestCase {

@@ -34,6 +34,10 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
   case metricsCertExpiry = "METRICS_CERT_EXPIRY"
   case relayHealth = "RELAY_HEALTH"
   case tlsCertServed = "TLS_CERT_SERVED"
+  case acmeChallengePorts = "ACME_CHALLENGE_PORTS"
+  case acmePortsFree = "ACME_PORTS_FREE"
+  case acmeCacheDir = "ACME_CACHE_DIR"
+  case acmeDNS = "ACME_DNS"
 
   public var section: CheckSection {
     switch self {
@@ -47,6 +51,7 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
     case .nofile, .memlock, .sysctlFileMax, .sysctlNrOpen, .portPrivilege: return .limits
     case .tlsCert, .metricsTLSCert, .tlsCertExpiry, .metricsCertExpiry: return .certificates
     case .relayHealth, .tlsCertServed: return .runningRelay
+    case .acmeChallengePorts, .acmePortsFree, .acmeCacheDir, .acmeDNS: return .acme
     }
   }
 
@@ -82,6 +87,10 @@ public enum CheckCode: String, Sendable, Codable, CaseIterable {
     case .metricsCertExpiry: return "the metrics certificate: days left (warn under 14), key matches"
     case .relayHealth: return "a running relay answers GET /health (when metrics are on)"
     case .tlsCertServed: return "the running relay serves the tls_cert on disk (reloaded after a renewal)"
+    case .acmeChallengePorts: return "the enabled ACME challenges are on the ports the CA dials (443, 80)"
+    case .acmePortsFree: return "the ACME challenge ports are free or held by the relay itself"
+    case .acmeCacheDir: return "acme.cache_dir is writable (account key, certificates)"
+    case .acmeDNS: return "acme.domains resolve to (and acme.ip_addresses are) addresses of this host"
     }
   }
 

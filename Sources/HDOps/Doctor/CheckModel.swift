@@ -26,6 +26,7 @@ public enum CheckSection: String, Sendable, Codable, CaseIterable {
   case cpu = "CPU"
   case limits = "Limits"
   case certificates = "Certificates"
+  case acme = "ACME"
   case runningRelay = "Running relay"
 }
 

@@ -46,6 +46,7 @@ extension DoctorChecks {
     var ports = [("port", config.port)]
     if config.metrics.port > 0 { ports.append(("metrics.port", config.metrics.port)) }
     if config.stunPort > 0 { ports.append(("stun_port", config.stunPort)) }
+    if config.acme.enabled && config.acme.httpPort > 0 { ports.append(("acme.http_port", config.acme.httpPort)) }
     let start = context.root.readInt("/proc/sys/net/ipv4/ip_unprivileged_port_start") ?? 1024
     let privileged = ports.filter { $0.1 < start }
     let names = ports.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
@@ -56,7 +57,17 @@ extension DoctorChecks {
     let capability = context.processStatus.hasCapability(ProcessStatus.capNetBindService)
     let fix =
       "AmbientCapabilities=CAP_NET_BIND_SERVICE in the unit (etc/hyper-derp.service), or: sysctl -w net.ipv4.ip_unprivileged_port_start=\(privileged.map(\.1).min()!)"
-    // The bind probe is the truth; the capability bit explains it.
+    // The relay runs under its unit when one is installed: what the unit grants counts.
+    if let unit = InstalledServiceUnit.read(root: context.root), !unit.runsAsRoot,
+      !unit.ambientCapabilities.contains("CAP_NET_BIND_SERVICE")
+    {
+      return .error(
+        "\(low) below ip_unprivileged_port_start (\(start)), but \(unit.path) runs the relay as \(unit.user) without "
+          + "CAP_NET_BIND_SERVICE: it cannot bind there",
+        fix: "AmbientCapabilities=CAP_NET_BIND_SERVICE in \(unit.path) (systemctl edit hyper-derp), or: "
+          + "sysctl -w net.ipv4.ip_unprivileged_port_start=\(privileged.map(\.1).min()!)")
+    }
+    // The bind probe is the truth for this process; the capability bit explains it.
     for (name, port) in privileged {
       switch context.probes.bindLoopback(port: port) {
       case .ok, .failed(errno: EADDRINUSE):

@@ -33,6 +33,10 @@ public enum DoctorChecks {
     case .metricsCertExpiry: return certificateExpiry(context, listener: .metrics)
     case .relayHealth: return relayHealth(context)
     case .tlsCertServed: return servedCertificate(context)
+    case .acmeChallengePorts: return acmeChallengePorts(context)
+    case .acmePortsFree: return acmePortsFree(context)
+    case .acmeCacheDir: return acmeCacheDir(context)
+    case .acmeDNS: return acmeDNS(context)
     }
   }
 }

@@ -14,13 +14,15 @@ public struct LoadedConfig: Sendable {
   /// "/etc/hyper-derp/hyper-derp.yaml" or "built-in defaults, no config file".
   public var sourceDescription: String { path ?? "built-in defaults, no config file" }
 
-  /// Errors that are about the file itself, not the certificates it names
-  /// (those are the certificate checks' business).
+  /// Errors that are about the file itself, not the certificates or the ACME
+  /// cache directory it names (those are their own checks' business).
   public var configErrors: [Diagnostic] {
-    diagnostics.filter { $0.isError && !Self.certificateKeys.contains($0.keyPath ?? "") }
+    diagnostics.filter { $0.isError && !Self.keysWithTheirOwnChecks.contains($0.keyPath ?? "") }
   }
 
-  static let certificateKeys: Set<String> = ["tls_cert", "tls_key", "metrics.tls_cert", "metrics.tls_key"]
+  static let keysWithTheirOwnChecks: Set<String> = [
+    "tls_cert", "tls_key", "metrics.tls_cert", "metrics.tls_key", "acme.cache_dir",
+  ]
 
   /// Loads `path` (a host path; relative paths only make sense on the live
   /// root) or, without one, the default path when it exists, else defaults.

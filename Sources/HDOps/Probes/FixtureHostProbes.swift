@@ -7,8 +7,13 @@
 //   "nofile": {"soft": 1024, "hard": 524288}, "memlock": {"soft": null, "hard": null},
 //   "health": {"status": 200, "body": "{\"status\":\"ok\"}"}   or   {"error": "ECONNREFUSED"}
 // }
+//   "listeners": {"80": [{"pid": 812, "command": "nginx"}]},
+//   "dns": {"relay.example.com": ["192.0.2.10"], "gone.example.com": "unknown"},
+//   "local_addresses": ["127.0.0.1", "192.0.2.10"]
 // null limits mean unlimited; a missing "health" means nothing listens;
-// "bind_loopback" (default "ok") answers every port.
+// "bind_loopback" (default "ok") answers every port; a port missing from
+// "listeners" is free; a name missing from "dns" cannot be resolved (no DNS
+// answer); "local_addresses" defaults to loopback only.
 import FoundationEssentials
 import HDConfig
 
@@ -26,6 +31,9 @@ public struct FixtureHostProbes: HostProbes {
   public var euid: UInt32
   public var bindOutcome: ProbeOutcome
   public var health: HealthProbeResult
+  public var listeners: [Int: [PortListener]]
+  public var names: [String: HostResolution]
+  public var addresses: [String]?
 
   /// Reads `probes.json` at the top of a fixture root.
   public init(root: FileSystemRoot) throws {
@@ -58,6 +66,20 @@ public struct FixtureHostProbes: HostProbes {
     } else {
       health = .unreachable(reason: "ECONNREFUSED")
     }
+    listeners = [:]
+    for (port, holders) in file.listeners ?? [:] {
+      guard let number = Int(port) else {
+        throw FixtureProbeError(description: "probes.json listeners: \(port) is not a port number")
+      }
+      listeners[number] = holders.map { PortListener(pid: $0.pid, command: $0.command) }
+    }
+    names = (file.dns ?? [:]).mapValues { answer in
+      switch answer {
+      case .addresses(let list): return .addresses(list)
+      case .unknown: return .unknownName("Name or service not known")
+      }
+    }
+    addresses = file.local_addresses ?? ["127.0.0.1", "::1"]
   }
 
   private static func outcome(_ text: String, _ key: String) throws -> ProbeOutcome {
@@ -79,6 +101,11 @@ public struct FixtureHostProbes: HostProbes {
   public func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult {
     health
   }
+  public func tcpListeners(port: Int) -> [PortListener] { listeners[port] ?? [] }
+  public func resolve(host: String) -> HostResolution {
+    names[host] ?? .unavailable("no DNS answer recorded in probes.json")
+  }
+  public func localAddresses() -> [String]? { addresses }
 
   // The file's shape; snake_case keys match the on-disk spelling.
   private struct File: Decodable {
@@ -98,7 +125,31 @@ public struct FixtureHostProbes: HostProbes {
     var nofile: Limit
     var memlock: Limit
     var euid: UInt32
+    struct Holder: Decodable {
+      var pid: Int32?
+      var command: String?
+    }
+    /// A list of addresses, or "unknown" for a name that does not exist.
+    enum Answer: Decodable {
+      case addresses([String])
+      case unknown
+
+      init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let list = try? container.decode([String].self) {
+          self = .addresses(list)
+        } else if try container.decode(String.self) == "unknown" {
+          self = .unknown
+        } else {
+          throw DecodingError.dataCorruptedError(
+            in: container, debugDescription: "expected a list of addresses or \"unknown\"")
+        }
+      }
+    }
     var bind_loopback: String?
     var health: Health?
+    var listeners: [String: [Holder]]?
+    var dns: [String: Answer]?
+    var local_addresses: [String]?
   }
 }

@@ -45,4 +45,10 @@ public protocol HostProbes: Sendable {
   func bindLoopback(port: Int) -> ProbeOutcome
   /// GET http://host:port/path with a bounded wait.
   func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult
+  /// The processes listening on TCP `port` (any address); empty when the port is free.
+  func tcpListeners(port: Int) -> [PortListener]
+  /// The addresses `host` resolves to (getaddrinfo).
+  func resolve(host: String) -> HostResolution
+  /// The addresses of this host's interfaces; nil when they cannot be read.
+  func localAddresses() -> [String]?
 }

@@ -93,6 +93,12 @@ public struct LiveHostProbes: HostProbes {
   public func httpGet(host: String, port: Int, path: String, timeoutMilliseconds: Int) -> HealthProbeResult {
     HTTPGet.fetch(host: host, port: port, path: path, timeoutMilliseconds: timeoutMilliseconds)
   }
+
+  public func tcpListeners(port: Int) -> [PortListener] { NetworkProbes.tcpListeners(port: port) }
+
+  public func resolve(host: String) -> HostResolution { NetworkProbes.resolve(host: host) }
+
+  public func localAddresses() -> [String]? { NetworkProbes.localAddresses() }
 }
 
 /// The symbolic name of an errno ("EPERM"), used in facts and probes.json.
