@@ -11,18 +11,8 @@ final class OneShotServer: @unchecked Sendable {
   private let thread: Thread
 
   init(response: String?) throws {
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    fd = listener
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listener, $0, length) == 0 && listen(listener, 4) == 0 && getsockname(listener, $0, &length) == 0
-      }
-    }
-    port = Int(UInt16(bigEndian: address.sin_port))
+    (fd, port) = try listenOnLoopback()
+    let listener = fd
     thread = Thread {
       let client = accept(listener, nil, nil)
       guard client >= 0 else { return }
@@ -37,11 +27,30 @@ final class OneShotServer: @unchecked Sendable {
         close(client)
       }
     }
-    guard ok else { throw NSError(domain: "OneShotServer", code: Int(errno)) }
     thread.start()
   }
 
   deinit { close(fd) }
+}
+
+/// A TCP socket listening on 127.0.0.1, an ephemeral port: (descriptor, port).
+func listenOnLoopback() throws -> (fd: Int32, port: Int) {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+  let ok = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
+    }
+  }
+  guard ok else {
+    let code = errno
+    close(fd)
+    throw NSError(domain: "listenOnLoopback", code: Int(code))
+  }
+  return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 final class HealthProbeTests: XCTestCase {

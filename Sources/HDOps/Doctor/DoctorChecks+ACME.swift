@@ -22,23 +22,16 @@ extension DoctorChecks {
     var unreachable: [String] = []
     var fixes: [String] = []
     for challenge in acme.usableChallenges {
-      switch challenge {
-      case .tlsALPN01:
-        if config.port == tlsALPNPort {
-          reachable.append("tls-alpn-01 on the DERP port \(config.port)")
-        } else {
-          unreachable.append(
-            "tls-alpn-01: the CA connects to port \(tlsALPNPort) but the DERP port is \(config.port)")
-          fixes.append("port: \(tlsALPNPort) (or forward TCP \(tlsALPNPort) to \(config.port))")
-        }
-      case .http01:
-        if acme.httpPort == httpChallengePort {
-          reachable.append("http-01 on acme.http_port \(acme.httpPort)")
-        } else {
-          unreachable.append(
-            "http-01: the CA connects to port \(httpChallengePort) but acme.http_port is \(acme.httpPort)")
-          fixes.append("acme.http_port: \(httpChallengePort) (or forward TCP \(httpChallengePort) to \(acme.httpPort))")
-        }
+      // Where the relay answers it, and where the CA connects.
+      let (key, name, port, dialed) =
+        challenge == .tlsALPN01
+        ? ("port", "the DERP port", config.port, tlsALPNPort)
+        : ("acme.http_port", "acme.http_port", acme.httpPort, httpChallengePort)
+      if port == dialed {
+        reachable.append("\(challenge.rawValue) on \(name) \(port)")
+      } else {
+        unreachable.append("\(challenge.rawValue): the CA connects to port \(dialed) but \(name) is \(port)")
+        fixes.append("\(key): \(dialed) (or forward TCP \(dialed) to \(port))")
       }
     }
     let unused = acme.challenges.contains(.http01) && acme.httpPort == 0 ? "; http-01 is listed but unused without acme.http_port" : ""
