@@ -3,7 +3,9 @@
 # binaries built with the Swift runtime linked in (BUILD_BIN):
 # scripts/install.sh lays out the files under /usr, then the control file
 # gets a Depends field computed by dpkg-shlibdeps from the binaries' own
-# dynamic libraries (plus procps: the unit's ExecReload runs /bin/kill), the
+# dynamic libraries (plus procps: the unit's ExecReload runs /bin/kill; kmod:
+# the kernel loads the AES-GCM modules through /sbin/modprobe when the first
+# kernel TLS key is installed, and minimal systems lack it), the
 # maintainer scripts from packaging/debian, and dpkg-deb builds it.
 #
 #   BUILD_BIN=DIR [DEB_REVISION=1] [OUT_DIR=.] scripts/build-deb.sh
@@ -45,7 +47,7 @@ shlibs=$(cd "$WORK/src" && dpkg-shlibdeps -O -e"$ROOT/usr/bin/hyper-derp" -e"$RO
   || { cat "$WORK/shlibdeps.err" >&2; exit 1; }
 depends=${shlibs#shlibs:Depends=}
 [ -n "$depends" ] && [ "$depends" != "$shlibs" ] || { echo "build-deb: dpkg-shlibdeps gave no Depends" >&2; exit 1; }
-depends="$depends, procps"
+depends="$depends, procps, kmod"
 
 mkdir -p "$ROOT/DEBIAN"
 installed_kb=$(du -k -s --apparent-size "$ROOT" | cut -f1)

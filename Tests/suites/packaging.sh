@@ -70,10 +70,10 @@ done
 check "ldd of both binaries names only Debian libraries (nothing from /opt/swift)" '[ $ldd_ok = 1 ]'
 check "Depends covers every library's package" '[ $depends_ok = 1 ]'
 wanted=""
-for package in libc6 libssl3 libsodium23 libyaml-0-2 liburing2 procps; do
+for package in libc6 libssl3 libsodium23 libyaml-0-2 liburing2 procps kmod; do
   grep -qxF "$package" <<<"$depends_names" || wanted="$wanted $package"
 done
-check "Depends names libc6, libssl3, libsodium23, libyaml-0-2, liburing2 and procps${wanted:+ (missing:$wanted)}" '[ -z "$wanted" ]'
+check "Depends names libc6, libssl3, libsodium23, libyaml-0-2, liburing2, procps and kmod${wanted:+ (missing:$wanted)}" '[ -z "$wanted" ]'
 check "hyper-derp --version and hdctl version print $version" \
   '"$WORK/x/usr/bin/hyper-derp" --version | grep -qx "hyper-derp $version" && "$WORK/x/usr/bin/hdctl" version | grep -q "$version"'
 

@@ -7,7 +7,7 @@
 # systemd-vm/scenario.py: install, Type=notify, hardening, io_uring, DERP from
 # the host through a 127.0.0.1 port forward, reload, broken reload, restart,
 # stop, journal (JSON), systemd-analyze, upgrade, reboot with tls from
-# modules-load.d, remove, purge.
+# modules-load.d, kernel TLS on 443 under the hardened unit, remove, purge.
 # Time: two boots under TCG; 6-13 minutes of VM on this shared 2-core machine
 # (more under load); a cold cache adds the debootstrap download (~5 minutes).
 set -uo pipefail
@@ -38,6 +38,8 @@ image=$(bash Tests/suites/systemd-vm/build-rootfs.sh "$STATE/kernel-generic" $de
 $SWIFT build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"} --product hd-tls-check > "$WORK/build.log" 2>&1 \
   || { tail -20 "$WORK/build.log"; fail "release build of hd-tls-check"; }
 client=$($SWIFT build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"} --show-bin-path)/hd-tls-check
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=localhost \
+  -keyout "$WORK/payload/key.pem" -out "$WORK/payload/cert.pem" 2>/dev/null
 tar -C "$WORK/payload" -cf "$WORK/payload.tar" .
 
 run() { timeout -k 10 1500 python3 Tests/suites/systemd-vm/scenario.py "$image" "$WORK/payload.tar" "$WORK" "$client" \

@@ -10,8 +10,8 @@ restart / stop behave, the journal gets the logs (JSON with log_format:
 json), systemd-analyze passes on the live unit, and N+1 upgrades it keeping
 a changed conffile.
 Boot 2 (a reboot of the same system): the service is back, tls was loaded
-at boot from the package's modules-load.d, then remove stops it and purge
-leaves nothing of ours.
+at boot from the package's modules-load.d, TLS on 443 switches connections
+to kernel TLS, then remove stops it and purge leaves nothing of ours.
 
   scenario.py IMAGE_DIR PAYLOAD_TAR WORK HD_TLS_CHECK VERSION_N VERSION_N1
 Prints PASS/FAIL lines; exit 0 when everything passed."""
@@ -216,7 +216,34 @@ try:
     props = show(vm, "ActiveState", "MainPID")
     check(props.get("ActiveState") == "active", f"the enabled service is back after the reboot ({state})", str(props))
 
-    # --- remove stops it; purge leaves nothing of ours
+    # --- TLS on 443 with the production block: connections switch to kernel TLS.
+    # The key is readable by the dynamic user through a group, as the shipped config explains.
+    rc, out = vm.run(f"""set -e
+groupadd --system ssl-cert
+install -m 0644 /run/payload/cert.pem /etc/hyper-derp/cert.pem
+install -m 0640 -g ssl-cert /run/payload/key.pem /etc/hyper-derp/key.pem
+mkdir -p /etc/systemd/system/hyper-derp.service.d
+printf '[Service]\\nSupplementaryGroups=ssl-cert\\n' > /etc/systemd/system/hyper-derp.service.d/tls-key.conf
+sed -i -e 's/^#\\(port\\|tls_cert\\|tls_key\\):/\\1:/' -e '/^port: 3340$/d' -e 's/^#ktls: auto$/ktls: required/' {CONFIG}
+hdctl check-config {CONFIG}
+systemctl daemon-reload
+systemctl restart hyper-derp
+journalctl -u hyper-derp -o cat _PID=$(systemctl show -p MainPID --value hyper-derp) | grep 'TLS on the DERP port'
+""")
+    if rc != 0:
+        out += vm.run("systemctl status hyper-derp --no-pager -l -n 0; journalctl -u hyper-derp -o cat -n 25")[1]
+    check(rc == 0 and "kernel TLS" in out, "with a certificate, ktls: required on port 443 starts under the hardened unit", out)
+    _, before = vm.run("cat /proc/net/tls_stat")
+    rc, out, _ = host_client(tls_port, plain=False)
+    check(rc == 0, "TLS 1.2 and 1.3 DERP clients on the host exchange intact packets through port 443", out)
+    _, after = vm.run("cat /proc/net/tls_stat")
+    stat = lambda text: dict((k, int(v)) for k, v in re.findall(r"^(\w+)\s+(\d+)$", text, re.M))
+    b, a = stat(before), stat(after)
+    tx, rx = a.get("TlsTxSw", 0) - b.get("TlsTxSw", 0), a.get("TlsRxSw", 0) - b.get("TlsRxSw", 0)
+    check(tx > 0 and rx > 0, f"/proc/net/tls_stat moved: TlsTxSw +{tx}, TlsRxSw +{rx}", before + after)
+
+    # --- remove stops it; purge leaves nothing of ours (the operator's own drop-in and group go first)
+    vm.run("rm -rf /etc/systemd/system/hyper-derp.service.d && groupdel ssl-cert && systemctl daemon-reload")
     rc, out = vm.run("DEBIAN_FRONTEND=noninteractive apt-get remove -y hyper-derp 2>&1; "
                      "systemctl is-active hyper-derp; pgrep -x hyper-derp; test ! -e /usr/bin/hyper-derp && "
                      f"test -e {CONFIG} && echo conffile-kept")
