@@ -224,7 +224,8 @@ install -m 0644 /run/payload/cert.pem /etc/hyper-derp/cert.pem
 install -m 0640 -g ssl-cert /run/payload/key.pem /etc/hyper-derp/key.pem
 mkdir -p /etc/systemd/system/hyper-derp.service.d
 printf '[Service]\\nSupplementaryGroups=ssl-cert\\n' > /etc/systemd/system/hyper-derp.service.d/tls-key.conf
-sed -i -e 's/^#\\(port\\|tls_cert\\|tls_key\\):/\\1:/' -e '/^port: 3340$/d' -e 's/^#ktls: auto$/ktls: required/' {CONFIG}
+sed -i -e 's/^#\\(port\\|tls_cert\\|tls_key\\):/\\1:/' -e '/^port: 3340$/d' -e 's/^#ktls: auto$/ktls: required/' \\
+  -e 's/^log_level: .*/log_level: info/' {CONFIG}
 hdctl check-config {CONFIG}
 systemctl daemon-reload
 systemctl restart hyper-derp
