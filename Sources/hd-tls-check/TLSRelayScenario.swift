@@ -125,6 +125,12 @@ struct TLSRelayScenario {
     }
 
     let derpConnections = relayConnections - probes - chachaConnections - splits
+    if relay == nil {
+      // Checking a daemon, possibly in a VM whose kernel this host cannot read:
+      // the caller compares this with the daemon host's /proc/net/tls_stat.
+      print("kernel TLS expected on \(derpConnections)...\(derpConnections + probes + splits) relay connections "
+        + "(\(derpConnections) DERP, up to \(probes) probes and \(splits) split-record ones; \(chachaConnections) ChaCha20 stays in userspace)")
+    }
     if let relay {
       let stats = relay.statsSnapshot().tls
       print("relay tls counters: handshakes 1.2=\(stats.handshakesTLS12) 1.3=\(stats.handshakesTLS13) "

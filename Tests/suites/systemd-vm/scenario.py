@@ -217,15 +217,19 @@ try:
     check(props.get("ActiveState") == "active", f"the enabled service is back after the reboot ({state})", str(props))
 
     # --- TLS on 443 with the production block: connections switch to kernel TLS.
-    # The key is readable by the dynamic user through a group, as the shipped config explains.
+    # The key is readable by the dynamic user through a group and a drop-in, as the
+    # shipped config explains. The unit cannot load modules (ProtectKernelModules):
+    # tls came from modules-load.d at boot (checked above), and the kernel itself
+    # runs /sbin/modprobe (kmod, in Depends) for the AES-GCM modules at the first key.
     rc, out = vm.run(f"""set -e
-groupadd --system ssl-cert
+getent group ssl-cert >/dev/null || groupadd --system ssl-cert
 install -m 0644 /run/payload/cert.pem /etc/hyper-derp/cert.pem
 install -m 0640 -g ssl-cert /run/payload/key.pem /etc/hyper-derp/key.pem
 mkdir -p /etc/systemd/system/hyper-derp.service.d
 printf '[Service]\\nSupplementaryGroups=ssl-cert\\n' > /etc/systemd/system/hyper-derp.service.d/tls-key.conf
 sed -i -e 's/^#\\(port\\|tls_cert\\|tls_key\\):/\\1:/' -e '/^port: 3340$/d' -e 's/^#ktls: auto$/ktls: required/' \\
   -e 's/^log_level: .*/log_level: info/' {CONFIG}
+grep -E '^(port|tls_cert|tls_key|ktls):' {CONFIG}
 hdctl check-config {CONFIG}
 systemctl daemon-reload
 systemctl restart hyper-derp
@@ -233,15 +237,56 @@ journalctl -u hyper-derp -o cat _PID=$(systemctl show -p MainPID --value hyper-d
 """)
     if rc != 0:
         out += vm.run("systemctl status hyper-derp --no-pager -l -n 0; journalctl -u hyper-derp -o cat -n 25")[1]
-    check(rc == 0 and "kernel TLS" in out, "with a certificate, ktls: required on port 443 starts under the hardened unit", out)
-    _, before = vm.run("cat /proc/net/tls_stat")
-    rc, out, _ = host_client(tls_port, plain=False)
-    check(rc == 0, "TLS 1.2 and 1.3 DERP clients on the host exchange intact packets through port 443", out)
-    _, after = vm.run("cat /proc/net/tls_stat")
+    check(rc == 0 and "ktls: required" in out and "TLS on the DERP port: kernel TLS (ktls: required" in out,
+          "with a certificate (key 0640 root:ssl-cert, SupplementaryGroups drop-in), ktls: required on port 443 "
+          "starts under the hardened unit in kernel TLS mode", out)
+    props = show(vm, "ActiveState", "MainPID", "DynamicUser", "ProtectKernelModules", "SupplementaryGroups",
+                 "StatusText")
+    pid = props.get("MainPID", "0")
+    _, status = vm.run(f"grep -E '^(Uid|Groups|CapBnd):' /proc/{pid}/status; getent group ssl-cert")
+    fields = dict(re.findall(r"^(\w+):\s*(.*)$", status, re.M))
+    gid = (re.search(r"^ssl-cert:x:(\d+):", status, re.M) or [None, "?"])[1]
+    check(props.get("ActiveState") == "active" and props.get("DynamicUser") == "yes"
+          and props.get("ProtectKernelModules") == "yes" and props.get("SupplementaryGroups") == "ssl-cert"
+          and gid in fields.get("Groups", "").split() and fields.get("CapBnd") == "0000000000000400"
+          and int(fields.get("Uid", "0").split()[0]) >= 61184,
+          f"... as the dynamic user with group ssl-cert ({gid}) added, nothing else widened", str(props) + "\n" + status)
+    rc, out = vm.run("systemd-analyze security --threshold=20 hyper-derp.service | tail -1")
+    check(rc == 0, f"systemd-analyze security with the drop-in: {out.strip()} (threshold 2.0)", out)
+
     stat = lambda text: dict((k, int(v)) for k, v in re.findall(r"^(\w+)\s+(\d+)$", text, re.M))
+    _, before = vm.run("cat /proc/net/tls_stat")
+    rc, client_out, _ = host_client(tls_port, plain=False)
+    _, after = vm.run("cat /proc/net/tls_stat")
+    check(rc == 0 and "RESULT PASS" in client_out,
+          "TLS 1.2 and 1.3 DERP clients on the host exchange intact packets (0-65536 bytes, AES-128/256-GCM, "
+          "ChaCha20) through port 443", client_out)
+    # The daemon's own counts, from its metrics server inside the guest.
+    _, scrape = vm.run("timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9090; printf \"GET /metrics HTTP/1.1\\r\\n"
+                       "Host: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n\" >&3; cat <&3' || true")
+    metric = lambda name: sum(int(v) for v in re.findall(r"^" + re.escape(name) + r"(?:\{[^}]*\})?\s+(\d+)$", scrape, re.M))
+    handshakes12 = metric('hyper_derp_tls_handshakes_total{version="1.2"}')
+    handshakes13 = metric('hyper_derp_tls_handshakes_total{version="1.3"}')
+    installs = metric("hyper_derp_ktls_installs_total")
     b, a = stat(before), stat(after)
     tx, rx = a.get("TlsTxSw", 0) - b.get("TlsTxSw", 0), a.get("TlsRxSw", 0) - b.get("TlsRxSw", 0)
-    check(tx > 0 and rx > 0, f"/proc/net/tls_stat moved: TlsTxSw +{tx}, TlsRxSw +{rx}", before + after)
+    device = sum(a.get(k, 0) - b.get(k, 0) for k in ("TlsTxDevice", "TlsRxDevice"))
+    expected = re.search(r"^kernel TLS expected on (\d+)\.\.\.(\d+) relay connections", client_out, re.M)
+    low, high = (int(expected[1]), int(expected[2])) if expected else (1, 0)
+    # Each TLS version brings 6 DERP connections (+ a probe and a split-record one that
+    # may switch); TLS 1.3 one more AES-128 peer of the ChaCha20 client. At least
+    # `low` switches is more than either version alone can reach, so both did.
+    check(tx == rx == installs and low <= tx <= high and device == 0,
+          f"/proc/net/tls_stat moved: TlsTxSw +{tx}, TlsRxSw +{rx} (software kTLS, no device offload) = the relay's "
+          f"{installs} kernel key installs, {low}..{high} expected", before + after + "\n" + client_out[-1500:])
+    alerts = metric("hyper_derp_ktls_alerts_received_total")
+    notify = metric('hyper_derp_tls_close_notify_received_total{path="kernel"}')
+    check(handshakes12 > 0 and handshakes13 > 0 and alerts == 2 and notify >= 2
+          and metric('hyper_derp_ktls_fallbacks_total{reason="cipher"}') == 1
+          and metric("hyper_derp_ktls_install_errors_total") == 0,
+          f"both versions ran in kernel TLS: handshakes 1.2={handshakes12} 1.3={handshakes13}, the alert of each "
+          f"version read through kernel RX ({alerts}), close_notify via kernel {notify}, only ChaCha20 in userspace",
+          scrape[-3000:])
 
     # --- remove stops it; purge leaves nothing of ours (the operator's own drop-in and group go first)
     vm.run("rm -rf /etc/systemd/system/hyper-derp.service.d && groupdel ssl-cert && systemctl daemon-reload")
