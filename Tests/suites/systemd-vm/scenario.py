@@ -250,7 +250,7 @@ journalctl -u hyper-derp -o cat _PID=$(systemctl show -p MainPID --value hyper-d
           and props.get("ProtectKernelModules") == "yes" and props.get("SupplementaryGroups") == "ssl-cert"
           and gid in fields.get("Groups", "").split() and fields.get("CapBnd") == "0000000000000400"
           and int(fields.get("Uid", "0").split()[0]) >= 61184,
-          f"... as the dynamic user with group ssl-cert ({gid}) added, nothing else widened", str(props) + "\n" + status)
+          f"... as the dynamic user with group ssl-cert ({gid}) added, capabilities unchanged", str(props) + "\n" + status)
     rc, out = vm.run("systemd-analyze security --threshold=20 hyper-derp.service | tail -1")
     check(rc == 0, f"systemd-analyze security with the drop-in: {out.strip()} (threshold 2.0)", out)
 
