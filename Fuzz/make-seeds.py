@@ -100,3 +100,35 @@ put("key-files", "privkey", b"privkey:" + KEY.hex().encode() + b"\n")
 put("key-files", "derper-json", b'{"PrivateKey":"privkey:' + KEY.hex().encode() + b'"}')
 put("key-files", "mesh-key", b"  " + bytes(range(1, 33)).hex().encode() + b"\n")
 put("key-files", "mesh-key-zero", b"0" * 64)
+
+# tls-server-records: [split seed] ciphertext. Real first flights recorded
+# from Python's TLS client (OpenSSL) over memory BIOs: a fuzzed byte stream
+# starts from an actual ClientHello, then the fuzzer varies it.
+import ssl
+
+def client_hello(minimum=None, maximum=None, sni="relay.example", alpn=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if minimum: ctx.minimum_version = minimum
+    if maximum: ctx.maximum_version = maximum
+    if alpn: ctx.set_alpn_protocols(alpn)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    conn = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
+    try:
+        conn.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+hello13 = client_hello()
+hello12 = client_hello(maximum=ssl.TLSVersion.TLSv1_2)
+put("tls-server-records", "clienthello-13", b"\x00" + hello13)
+put("tls-server-records", "clienthello-13-split", b"\x09" + hello13)
+put("tls-server-records", "clienthello-12-alpn", b"\x05" + client_hello(maximum=ssl.TLSVersion.TLSv1_2, alpn=["acme-tls/1"]))
+# The ClientHello cut into two handshake records, then a stray application record and an alert.
+body = hello12[5:]
+put("tls-server-records", "clienthello-12-two-records-then-junk", b"\x03"
+    + hello12[:3] + struct.pack(">H", 40) + body[:40] + hello12[:3] + struct.pack(">H", len(body) - 40) + body[40:]
+    + b"\x17\x03\x03\x00\x10" + b"\xaa" * 16 + b"\x15\x03\x03\x00\x02\x02\x28")
+put("tls-server-records", "plain-http-on-tls-port", b"\x00" + UPGRADE)

@@ -59,8 +59,33 @@ public enum YAMLParser {
     var diagnostics: [Diagnostic]
   }
 
-  private static func mark(_ m: yaml_mark_t) -> YAMLMark {
-    YAMLMark(line: Int(m.line) + 1, column: Int(m.column) + 1)
+  /// libyaml's mark, 1-based. At the end of a file whose last line has no
+  /// line break libyaml forces one, so an error there (an unclosed `[`)
+  /// named a line after the last (found by the config-yaml fuzz target);
+  /// that position is the end of the last line.
+  private static func mark(_ m: yaml_mark_t, in buffer: UnsafeBufferPointer<UInt8>) -> YAMLMark {
+    guard Int(m.index) >= buffer.count, m.line > 0, m.column == 0, !buffer.isEmpty,
+      !endsLineBreak(buffer, at: buffer.count - 1)
+    else {
+      return YAMLMark(line: Int(m.line) + 1, column: Int(m.column) + 1)
+    }
+    var characters = 0
+    var index = buffer.count - 1
+    while index >= 0 && !endsLineBreak(buffer, at: index) {
+      if buffer[index] & 0xC0 != 0x80 { characters += 1 }  // not a UTF-8 continuation byte
+      index -= 1
+    }
+    return YAMLMark(line: Int(m.line), column: characters + 1)
+  }
+
+  /// A YAML line break (LF, CR, NEL, LS, PS) ends at `index`.
+  private static func endsLineBreak(_ buffer: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+    switch buffer[index] {
+    case 0x0A, 0x0D: return true
+    case 0x85: return index >= 1 && buffer[index - 1] == 0xC2
+    case 0xA8, 0xA9: return index >= 2 && buffer[index - 1] == 0x80 && buffer[index - 2] == 0xE2
+    default: return false
+    }
   }
 
   private static func position(ofByte offset: Int, in buffer: UnsafeBufferPointer<UInt8>) -> YAMLMark {
@@ -115,11 +140,11 @@ public enum YAMLParser {
         if let context = cString(parser.context) { message += " \(context)" }
         // Reader errors (bad encoding) carry a byte offset instead of a mark.
         let at = parser.error == YAML_READER_ERROR
-          ? position(ofByte: parser.problem_offset, in: buffer) : mark(parser.problem_mark)
+          ? position(ofByte: parser.problem_offset, in: buffer) : mark(parser.problem_mark, in: buffer)
         return failure(.yamlSyntax, at, message)
       }
       defer { yaml_event_delete(&event) }
-      let at = mark(event.start_mark)
+      let at = mark(event.start_mark, in: buffer)
       var completed: YAMLNode?
 
       switch event.type {

@@ -3,7 +3,8 @@
 
 public enum FuzzTargets {
   public static let all: [FuzzTarget] = [
-    derpHTTPHead, serverConnection, clientFrameReader, metricsHTTP, verifyResponse, stun, config, keyFiles,
+    derpHTTPHead, serverConnection, tlsServerRecords, clientFrameReader, metricsHTTP, verifyResponse, stun, config,
+    keyFiles,
   ]
 
   public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

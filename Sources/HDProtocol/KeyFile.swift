@@ -46,18 +46,6 @@ public enum KeyFile {
     }
   }
 
-  /// Loads a mesh key file: 64 hex characters, whitespace trimmed (derper's -mesh-psk-file).
-  public static func loadMeshKey(path: String) throws(KeyFileError) -> DERPKey {
-    switch readSmallFile(path: path) {
-    case .success(let text):
-      guard let key = DERPKey(hex: text.trimmingASCIIWhitespace()) else {
-        throw .malformed(path: path, reason: "mesh key must be 64 hex characters")
-      }
-      return key
-    case .failure(let e): throw .unreadable(path: path, errno: e.code)
-    }
-  }
-
   /// Accepts `privkey:<hex>` or derper's `{"PrivateKey":"privkey:<hex>"}`.
   package static func parsePrivateKey(_ text: String, path: String) throws(KeyFileError) -> DERPPrivateKey {
     if let key = DERPPrivateKey(privateKeyText: text) { return key }

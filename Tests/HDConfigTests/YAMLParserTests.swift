@@ -30,6 +30,18 @@ final class YAMLParserTests: XCTestCase {
     XCTAssertEqual(result.diagnostics.first?.sourceLine, "workers: x")
   }
 
+  /// libyaml forces a line break at the end of a file without one, so an
+  /// error there named a line after the last (config-yaml fuzz finding);
+  /// it is the end of the last line.
+  func testErrorAtEndOfFileWithoutNewlineNamesTheLastLine() {
+    let result = ConfigCheck.check(bytes: Array("mesh:\n  peers: [a, b".utf8), file: "e.yaml", options: .syntaxOnly)
+    XCTAssertEqual(result.diagnostics.first?.code, .yamlSyntax)
+    XCTAssertEqual(result.diagnostics.first?.line, 2)
+    XCTAssertEqual(result.diagnostics.first?.column, 15)
+    let withNewline = ConfigCheck.check(bytes: Array("mesh:\n  peers: [a, b\n".utf8), file: "e.yaml", options: .syntaxOnly)
+    XCTAssertEqual(withNewline.diagnostics.first?.line, 3, "after a final line break, the next line is real")
+  }
+
   func testCPUListParsing() {
     XCTAssertEqual(HostFacts.parseCPUList("0-3,5,7-8\n"), [0, 1, 2, 3, 5, 7, 8])
     XCTAssertEqual(HostFacts.parseCPUList(""), [])

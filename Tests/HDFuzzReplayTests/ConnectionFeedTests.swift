@@ -1,6 +1,7 @@
 // ConnectionFeed reaches what the server-connection target claims to fuzz:
 // a sealed ClientInfo registers (mesh key → mesh peer), frames after it are
 // handled (Ping → Pong), and bad input closes without leftovers.
+import Foundation
 import HDProtocol
 import HDRelay
 import XCTest
@@ -45,5 +46,46 @@ final class ConnectionFeedTests: XCTestCase {
     XCTAssertEqual(rejected.bytesFed, Self.upgrade.count + oversize.count)
     for _ in 0..<50 { _ = try feed.feed([Array("GET / HTTP/1.1\r\n\r\n".utf8)[...]]) }
     XCTAssertTrue(try feed.feed([(Self.upgrade + clientInfo(feed, json: "client"))[...]]).registered)
+  }
+
+  /// The tls-server-records target reaches OpenSSL's handshake: a recorded
+  /// ClientHello, cut into small receives, is answered with a ServerHello
+  /// (a handshake record), and the session is torn down after.
+  func testTLSFeedAnswersARecordedClientHelloInPieces() throws {
+    let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/tls-server-records/seed-clienthello-13")
+    let hello = Array(try Data(contentsOf: seed).dropFirst())  // first byte: the target's split seed
+    XCTAssertEqual(hello.first, 0x16, "the seed is a TLS handshake record")
+    let feed = try ConnectionFeed(tls: true)
+    let pieces = stride(from: 0, to: hello.count, by: 7).map { hello[$0..<min($0 + 7, hello.count)] }
+    let outcome = try feed.feed(pieces)
+    XCTAssertEqual(outcome.bytesFed, hello.count)
+    XCTAssertFalse(outcome.upgraded)
+    XCTAssertEqual(Array(outcome.output.prefix(2)), [0x16, 0x03], "ServerHello record")
+    // Plain HTTP on the TLS port is not TLS: no HTTP answer, nothing left behind.
+    let plain = try feed.feed([Self.upgrade[...]])
+    XCTAssertFalse(plain.upgraded)
+    XCTAssertFalse(plain.output.starts(with: Array("HTTP/".utf8)))
+  }
+
+  /// A handshake that fails after OpenSSL queued the server's flight (a TLS
+  /// 1.2 ClientHello, then an application record mid-handshake) sends that
+  /// flight and the alert whole before closing; it used to send the first
+  /// 512 bytes only, ending the stream inside a record (fuzz finding).
+  func testFailedHandshakeSendsWholeRecordsEndingWithTheAlert() throws {
+    let input = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/tls-server-records/server-flight-cut-before-alert")
+    let stream = Array(try Data(contentsOf: input).dropFirst())
+    let outcome = try ConnectionFeed(tls: true).feed([stream[...]])
+    var offset = 0
+    var types: [UInt8] = []
+    while outcome.output.count - offset >= 5 {
+      types.append(outcome.output[offset])
+      offset += 5 + (Int(outcome.output[offset + 3]) << 8 | Int(outcome.output[offset + 4]))
+    }
+    XCTAssertEqual(offset, outcome.output.count, "output ends on a record boundary")
+    XCTAssertGreaterThan(outcome.output.count, 512)
+    XCTAssertEqual(types.first, 22, "server flight first")
+    XCTAssertEqual(types.last, 21, "alert last")
   }
 }

@@ -86,15 +86,6 @@ final class KeyTests: XCTestCase {
     }
     XCTAssertThrowsError(try KeyFile.load(path: dir + "/missing.key"))
   }
-
-  func testMeshKeyFile() throws {
-    let dir = makeTempDir()
-    let path = dir + "/mesh"
-    try writeFile(path, "  " + String(repeating: "0f", count: 32) + "\n")
-    XCTAssertEqual(try KeyFile.loadMeshKey(path: path).hex, String(repeating: "0f", count: 32))
-    try writeFile(path, "short")
-    XCTAssertThrowsError(try KeyFile.loadMeshKey(path: path))
-  }
 }
 
 func makeTempDir() -> String {

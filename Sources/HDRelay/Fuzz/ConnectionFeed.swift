@@ -11,6 +11,7 @@
 @preconcurrency import Glibc
 import HDConfig
 import HDProtocol
+import HDTLS
 
 package final class ConnectionFeed {
   /// An invariant the relay broke; `description` says which and how.
@@ -46,13 +47,20 @@ package final class ConnectionFeed {
   private let scratch = UnsafeMutableRawPointer.allocate(byteCount: Tuning.recvBufferBytes, alignment: 16)
   private let readBuffer = UnsafeMutableRawPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
+  /// The DERP port speaks userspace TLS (every byte fed is ciphertext).
+  package let tls: Bool
+
   /// Sets up one worker's ring and memory on the calling thread, which must
-  /// be the thread that calls `feed` (the ring is single-issuer).
-  package init() throws {
+  /// be the thread that calls `feed` (the ring is single-issuer). With `tls`
+  /// the worker serves userspace TLS (ktls off) with a self-signed
+  /// certificate made here, as a relay with `tls_cert`/`tls_key` does.
+  package init(tls: Bool = false) throws {
     serverKeys = DERPKeyPair(privateKey: DERPPrivateKey(raw: DERPKey(w0: 0x0102_0304_0506_0708, w1: 1, w2: 2, w3: 3)))
     meshKey = DERPKey(w0: 0x6d65_7368_6d65_7368, w1: 4, w2: 5, w3: 6)
+    self.tls = tls
     var options = RelayOptions(config: Config(port: 0, bind: ["127.0.0.1"]), serverKeyPair: serverKeys, workerCount: 1)
     options.meshKey = meshKey
+    if tls { options.tls = try Self.selfSignedTLS(serverKey: serverKeys.publicKey) }
     shared = try RelayShared(options: options)
     worker = try Worker(index: 0, shared: shared, pinCore: nil, connectionCapacity: 16,
                     keepAliveSeconds: RelayDefaults.keepAliveSeconds,
@@ -90,6 +98,7 @@ package final class ConnectionFeed {
       if conn.pointee.state == .closing { worker.finishCloseIfIdle(slot) }
       if worker.conns.resolve(slot: slot, generation: generation) != nil {
         try checkReceiveState(conn)
+        try checkTLSState(conn, fedBytes: outcome.bytesFed)
         if conn.pointee.state == .awaitingClientInfo || conn.pointee.state == .registered { outcome.upgraded = true }
         if conn.pointee.state == .registered { outcome.registered = true }
         if conn.pointee.flags.contains(.meshPeer) { outcome.meshPeer = true }
@@ -109,6 +118,7 @@ package final class ConnectionFeed {
       pump(peer: pair[1], into: &outcome.output)
     }
     pump(peer: pair[1], into: &outcome.output)
+    guard conn.pointee.tls == nil else { throw Violation(description: "closed connection kept its TLS session") }
     guard Int(worker.stats.slots[Counter.bytesReceived.rawValue]) <= outcome.bytesFed + totalFedBefore else {
       throw Violation(description: "relay counted more bytes received than were fed")
     }
@@ -155,6 +165,49 @@ package final class ConnectionFeed {
     default:
       break
     }
+  }
+
+  /// A TLS connection hands nothing to the HTTP/DERP parsers before its
+  /// handshake is done, and OpenSSL never holds more ciphertext than was fed.
+  private func checkTLSState(_ conn: UnsafeMutablePointer<Connection>, fedBytes: Int) throws(Violation) {
+    guard tls else { return }
+    guard let session = conn.pointee.tls else {
+      guard conn.pointee.state == .closing else { throw Violation(description: "TLS connection without a session") }
+      return
+    }
+    let buffered = session.pointee.session.bufferedInputBytes
+    guard buffered <= fedBytes else {
+      throw Violation(description: "TLS session holds \(buffered) bytes of \(fedBytes) fed")
+    }
+    guard session.pointee.phase == .handshaking else { return }
+    guard conn.pointee.state == .http || conn.pointee.state == .closing, conn.pointee.assemblyBytes == 0 else {
+      throw Violation(description: "plaintext reached the parsers before the TLS handshake finished "
+        + "(state \(conn.pointee.state), \(conn.pointee.assemblyBytes) bytes kept)")
+    }
+  }
+
+  /// A TLS context for a fresh self-signed certificate (written to a private
+  /// temporary directory for OpenSSL to load, removed right after).
+  private static func selfSignedTLS(serverKey: DERPKey) throws -> RelayTLS {
+    let certificate = try SelfSignedCertificate.make(ipAddresses: ["127.0.0.1"], notAfterOffsetSeconds: 86_400)
+    var template = Array("/tmp/hd-fuzz-tls-XXXXXX".utf8CString)
+    guard let made = mkdtemp(&template) else { throw RelayError.system("mkdtemp", errno: errno) }
+    let directory = String(cString: made)
+    let certPath = directory + "/cert.pem"
+    let keyPath = directory + "/key.pem"
+    defer {
+      unlink(certPath)
+      unlink(keyPath)
+      rmdir(directory)
+    }
+    for (path, bytes) in [(certPath, certificate.certificatePEM), (keyPath, certificate.privateKeyPEM)] {
+      let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+      guard fd >= 0 else { throw RelayError.system("open \(path)", errno: errno) }
+      let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+      close(fd)
+      guard written == bytes.count else { throw RelayError.system("write \(path)", errno: errno) }
+    }
+    return try RelayTLS(certificatePath: certPath, keyPath: keyPath, ktls: .off, serverKey: serverKey)
   }
 
   /// Sends what the worker queued, handles completions, and reads the peer end.

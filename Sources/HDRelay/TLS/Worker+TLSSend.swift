@@ -149,11 +149,20 @@ extension Worker {
   }
 
   /// Best-effort immediate write of pending output (an alert) before closing.
+  /// All of it, not just a first piece: a failing handshake step can queue
+  /// the server's flight (certificate included, KBs) before the alert, and
+  /// a first piece alone would end the stream inside a record, alert unsent
+  /// (found by the tls-server-records fuzz target). Stops at the first short
+  /// send: the socket is full, the connection closes anyway.
   func sendTLSOutputNow(_ conn: UnsafeMutablePointer<Connection>, _ session: TLSServerSession) {
     guard !conn.pointee.flags.contains(.sendInFlight), session.pendingOutputBytes > 0 else { return }
-    withUnsafeTemporaryAllocation(byteCount: 512, alignment: 8) { buffer in
-      let n = session.takeOutput(into: buffer)
-      if n > 0 { _ = Glibc.send(conn.pointee.fd, buffer.baseAddress, n, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+    withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 8) { buffer in
+      while session.pendingOutputBytes > 0 {
+        let n = session.takeOutput(into: buffer)
+        guard n > 0 else { return }
+        let sent = Glibc.send(conn.pointee.fd, buffer.baseAddress, n, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+        guard sent == n else { return }
+      }
     }
   }
 }
