@@ -54,7 +54,7 @@ bench: release
 	bash scripts/bench.sh
 
 # libFuzzer over every external-input parser (Fuzz/, docs/robustness.md):
-# FUZZ_SECONDS per target (default 180), report in .build-fuzz/fuzz-report.md.
+# FUZZ_SECONDS per target (default 180), FUZZ_EXECS, FUZZ_BUILD=asan|fast (scripts/fuzz.sh); report in the build dir.
 fuzz: deps
 	bash scripts/fuzz.sh
 

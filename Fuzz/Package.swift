@@ -1,10 +1,11 @@
 // swift-tools-version:6.0
 // libFuzzer executable over the main package's HDFuzzTargets, built only by
-// `make fuzz` (scripts/fuzz.sh) with `--sanitize fuzzer --sanitize address`,
+// `make fuzz` (scripts/fuzz.sh) with `--sanitize fuzzer` (+ address, or + -O),
 // which instruments the relay's own code too. One binary serves every target
 // (HD_FUZZ_TARGET picks it): one link instead of eight on a busy machine.
-// Debug configuration on purpose: with -O, Swift 6.3's SanitizerCoverage
-// leaves libFuzzer without coverage feedback ("no interesting inputs").
+// Debug configuration on purpose: ASan together with -O leaves libFuzzer
+// without coverage of the Swift modules; -O alone (FUZZ_BUILD=fast) keeps it
+// (docs/robustness.md).
 import Foundation
 import PackageDescription
 

@@ -98,11 +98,15 @@ extension FuzzTargets {
     return nil
   }
 
+  /// Compares in place: a copy per position made this target's per-input
+  /// cost grow with the JSON's length times the pattern's.
   private static func replacing(_ bytes: [UInt8], _ pattern: [UInt8], with replacement: [UInt8]) -> [UInt8] {
+    guard let first = pattern.first, bytes.contains(first) else { return bytes }
     var out: [UInt8] = []
+    out.reserveCapacity(bytes.count)
     var i = 0
     while i < bytes.count {
-      if bytes.count - i >= pattern.count && Array(bytes[i..<(i + pattern.count)]) == pattern {
+      if bytes[i] == first && bytes.count - i >= pattern.count && bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
         out += replacement
         i += pattern.count
       } else {
