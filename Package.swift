@@ -2,7 +2,9 @@
 // Hyper-DERP for Swift. Layout (one concern per target):
 //   C shims:     CYAML (libyaml), CSodium (libsodium), CURing (liburing 2.3 + helpers),
 //                CTLS (OpenSSL macros, kTLS setsockopt), CSys (_GNU_SOURCE glibc: affinity, cpus)
-//   Libraries:   HDConfig (schema, YAML loader, validation, CLI overrides)
+//   Libraries:   HDX509 (PEM certificates and keys read with OpenSSL: validity, serial, key match;
+//                  the one reader under check-config, doctor, the served-certificate summary, the ACME cache)
+//                HDConfig (schema, YAML loader, validation, CLI overrides)
 //                HDCLI (command definitions: argument parsing, --help, completions, generated docs)
 //                HDProtocol (DERP wire format, keys, NaCl box handshake; shared by server and client)
 //                HDTLS (OpenSSL memory-BIO sessions, kTLS key install)
@@ -42,10 +44,11 @@ let package = Package(
     .target(name: "CTLS", path: "Sources/CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
     .target(name: "CSys", path: "Sources/CSys"),
 
-    .target(name: "HDConfig", dependencies: ["CYAML", "CSys", "CTLS"], swiftSettings: strict),
+    .target(name: "HDX509", dependencies: ["CTLS"], swiftSettings: strict),
+    .target(name: "HDConfig", dependencies: ["CYAML", "CSys", "HDX509"], swiftSettings: strict),
     .target(name: "HDCLI", dependencies: ["HDConfig"], swiftSettings: strict),
     .target(name: "HDProtocol", dependencies: ["CSodium"], exclude: ["README.md"], swiftSettings: strict),
-    .target(name: "HDTLS", dependencies: ["CTLS", "HDProtocol"], swiftSettings: strict),
+    .target(name: "HDTLS", dependencies: ["CTLS", "HDProtocol", "HDX509"], swiftSettings: strict),
     .target(name: "HDClient", dependencies: ["HDProtocol", "HDTLS", "CSys"], swiftSettings: strict),
     .target(name: "HDRelay", dependencies: ["HDConfig", "HDProtocol", "HDTLS", "HDClient", "CURing", "CSys"],
       swiftSettings: strict + relayDataPlane),

@@ -40,6 +40,22 @@ int ctls_x509_common_name(X509 *cert, char *out, int capacity) {
   return X509_NAME_get_text_by_NID(name, NID_commonName, out, capacity);
 }
 
+int ctls_x509_serial_hex(X509 *cert, char *out, int capacity) {
+  BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+  if (!bn) return -1;
+  char *hex = BN_bn2hex(bn);
+  BN_free(bn);
+  if (!hex) return -1;
+  int n = (int)strlen(hex);
+  int result = -1;
+  if (n < capacity) {
+    memcpy(out, hex, (size_t)n + 1);
+    result = n;
+  }
+  OPENSSL_free(hex);
+  return result;
+}
+
 int64_t ctls_x509_serial(X509 *cert) {
   const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
   int64_t value = 0;

@@ -74,19 +74,6 @@ char *ctls_acme_private_key_pem(EVP_PKEY *key, size_t *length) {
   return out;
 }
 
-static int no_passphrase(char *buf, int size, int rwflag, void *u) {
-  (void)buf; (void)size; (void)rwflag; (void)u;
-  return 0;
-}
-
-EVP_PKEY *ctls_acme_private_key_from_pem(const uint8_t *pem, size_t length) {
-  BIO *bio = BIO_new_mem_buf(pem, (int)length);
-  if (!bio) return NULL;
-  EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-  BIO_free(bio);
-  ERR_clear_error();
-  return key;
-}
 
 uint8_t *ctls_acme_csr_der(EVP_PKEY *key, const char *commonName, const char *altNames, size_t *length) {
   X509_REQ *req = X509_REQ_new();
@@ -168,39 +155,12 @@ X509 *ctls_acme_alpn_challenge_certificate(EVP_PKEY *key, const char *altName, c
   return cert;
 }
 
-static int asn1_seconds(const ASN1_TIME *time, int64_t *out) {
-  struct tm parts;
-  memset(&parts, 0, sizeof parts);
-  if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return 0;
-  *out = (int64_t)timegm(&parts);
-  return 1;
-}
-
-int ctls_acme_certificate_validity(X509 *cert, int64_t *notBefore, int64_t *notAfter) {
-  return asn1_seconds(X509_get0_notBefore(cert), notBefore) && asn1_seconds(X509_get0_notAfter(cert), notAfter);
-}
-
 int ctls_acme_certificate_names_host(X509 *cert, const char *host) {
   return X509_check_host(cert, host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
 }
 
 int ctls_acme_certificate_names_ip(X509 *cert, const char *ip) { return X509_check_ip_asc(cert, ip, 0) == 1; }
 
-int ctls_acme_certificate_serial_hex(X509 *cert, char *out, int capacity) {
-  BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-  if (!bn) return -1;
-  char *hex = BN_bn2hex(bn);
-  BN_free(bn);
-  if (!hex) return -1;
-  int n = (int)strlen(hex);
-  int result = -1;
-  if (n < capacity) {
-    memcpy(out, hex, (size_t)n + 1);
-    result = n;
-  }
-  OPENSSL_free(hex);
-  return result;
-}
 
 // ---- challenge table ----
 

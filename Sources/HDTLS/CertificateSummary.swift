@@ -5,6 +5,7 @@
 @preconcurrency import Glibc
 internal import CTLS
 import HDProtocol
+internal import HDX509
 
 public struct CertificateSummary: Sendable, Equatable {
   /// Validity, seconds since the epoch.
@@ -23,11 +24,9 @@ public struct CertificateSummary: Sendable, Equatable {
   }
 
   init?(_ cert: OpaquePointer) {
-    guard let notBefore = Self.seconds(X509_get0_notBefore(cert)), let notAfter = Self.seconds(X509_get0_notAfter(cert)),
-      let der = X509Fields.der(cert)
-    else { return nil }
-    self.notBefore = notBefore
-    self.notAfter = notAfter
+    guard let validity = X509Validity(cert), let der = X509Fields.der(cert) else { return nil }
+    notBefore = validity.notBeforeSeconds
+    notAfter = validity.notAfterSeconds
     selfSigned = X509_self_signed(cert, 1) == 1
     pin = CertificatePin(derCertificate: der)
     ERR_clear_error()
@@ -46,13 +45,6 @@ public struct CertificateSummary: Sendable, Equatable {
   }
 
   public func isExpired(now: Int64) -> Bool { now >= notAfter }
-
-  private static func seconds(_ time: UnsafePointer<ASN1_TIME>?) -> Int64? {
-    guard let time else { return nil }
-    var parts = tm()
-    guard ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
-    return Int64(timegm(&parts))
-  }
 }
 
 /// A certificate file and its key, read the way the relay loads them.
@@ -66,30 +58,21 @@ public struct CertificateFileReport: Sendable, Equatable {
   /// `keyPath`. Throws when the certificate cannot be read; never prompts
   /// for a passphrase.
   public static func read(certificatePath: String, keyPath: String?) throws(TLSContextError) -> CertificateFileReport {
-    defer { ERR_clear_error() }
-    guard let certBIO = BIO_new_file(certificatePath, "r") else {
-      throw TLSContextError(.certificateUnreadable, "\(certificatePath): cannot read (\(String(cString: strerror(errno))))")
+    let chain: X509Chain
+    do {
+      chain = try X509Chain(path: certificatePath)
+    } catch {
+      throw TLSContextError(.certificateUnreadable, "\(certificatePath): cannot read (\(error.reason))")
     }
-    defer { BIO_free(certBIO) }
-    guard let cert = PEM_read_bio_X509(certBIO, nil, noPassphrase, nil) else {
+    guard let summary = chain.withLeaf({ CertificateSummary($0) }) else {
       throw TLSContextError(.certificateUnreadable, "\(certificatePath): no PEM certificate")
     }
-    defer { X509_free(cert) }
-    guard let leaf = CertificateSummary(cert) else {
+    guard let leaf = summary else {
       throw TLSContextError(.certificateUnreadable, "\(certificatePath): unreadable validity dates")
     }
-    guard let keyPath else { return CertificateFileReport(leaf: leaf, keyMatches: nil) }
-    guard let keyBIO = BIO_new_file(keyPath, "r") else { return CertificateFileReport(leaf: leaf, keyMatches: nil) }
-    defer { BIO_free(keyBIO) }
-    guard let key = PEM_read_bio_PrivateKey(keyBIO, nil, noPassphrase, nil) else {
+    guard let keyPath, let key = PEMPrivateKey(path: keyPath) else {
       return CertificateFileReport(leaf: leaf, keyMatches: nil)
     }
-    defer { EVP_PKEY_free(key) }
-    return CertificateFileReport(leaf: leaf, keyMatches: X509_check_private_key(cert, key) == 1)
+    return CertificateFileReport(leaf: leaf, keyMatches: chain.leafMatches(key))
   }
-
-  /// Refuses any passphrase request instead of OpenSSL's terminal prompt.
-  private static let noPassphrase: @convention(c) (
-    UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?
-  ) -> Int32 = { _, _, _, _ in 0 }
 }

@@ -7,6 +7,7 @@
 @preconcurrency import Glibc
 internal import CTLS
 import HDProtocol
+internal import HDX509
 
 /// An immutable OpenSSL server context. SSL_CTX is safe to share between
 /// threads once configured: workers only call SSL_new on it.
@@ -146,11 +147,6 @@ public final class TLSServerContext: @unchecked Sendable {
     }
   }
 
-  private static func isParsablePrivateKey(_ path: String) -> Bool {
-    guard let bio = BIO_new_file(path, "r") else { return false }
-    defer { BIO_free(bio) }
-    guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else { return false }
-    EVP_PKEY_free(key)
-    return true
-  }
+  /// Through the shared reader, which never prompts for a passphrase.
+  private static func isParsablePrivateKey(_ path: String) -> Bool { PEMPrivateKey(path: path) != nil }
 }

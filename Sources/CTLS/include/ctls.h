@@ -43,6 +43,8 @@ int ctls_x509_stack_count(STACK_OF(X509) *stack);
 X509 *ctls_x509_stack_value(STACK_OF(X509) *stack, int index);
 /// X509 subject common name into `out` (NUL-terminated); returns its length or -1.
 int ctls_x509_common_name(X509 *cert, char *out, int capacity);
+/// Serial number as upper-case hex into `out` (NUL-terminated). Length or -1.
+int ctls_x509_serial_hex(X509 *cert, char *out, int capacity);
 /// Serial number as a small integer; -1 when it is negative or does not fit 63 bits.
 int64_t ctls_x509_serial(X509 *cert);
 /// 1 when the private key matches the certificate (SSL_CTX_check_private_key).

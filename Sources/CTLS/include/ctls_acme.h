@@ -21,8 +21,6 @@ int ctls_acme_hmac_sha256(const uint8_t *key, size_t keyLength, const uint8_t *d
 int ctls_acme_sha256(const uint8_t *data, size_t length, uint8_t out[32]);
 /// PEM (PKCS#8) of a private key into a new malloc'd buffer the caller frees (free()); NULL on failure.
 char *ctls_acme_private_key_pem(EVP_PKEY *key, size_t *length);
-/// A private key from PEM bytes, or NULL (never prompts for a passphrase).
-EVP_PKEY *ctls_acme_private_key_from_pem(const uint8_t *pem, size_t length);
 
 /// A DER PKCS#10 request signed by `key` whose subjectAltName is `altNames`
 /// (OpenSSL's "DNS:a.example,IP:192.0.2.1" form) and whose CN is `commonName`
@@ -34,13 +32,9 @@ uint8_t *ctls_acme_csr_der(EVP_PKEY *key, const char *commonName, const char *al
 /// the key authorization). Valid for a week either side of now. NULL on failure.
 X509 *ctls_acme_alpn_challenge_certificate(EVP_PKEY *key, const char *altName, const uint8_t digest[32]);
 
-/// Certificate facts for the cache and the relay: validity (seconds since the
-/// epoch), and whether it names `host` (DNS) or `ip` (literal). 1 or 0.
-int ctls_acme_certificate_validity(X509 *cert, int64_t *notBefore, int64_t *notAfter);
+/// Whether a certificate names `host` (DNS) or `ip` (literal). 1 or 0.
 int ctls_acme_certificate_names_host(X509 *cert, const char *host);
 int ctls_acme_certificate_names_ip(X509 *cert, const char *ip);
-/// Serial number as upper-case hex into `out` (NUL-terminated). Length or -1.
-int ctls_acme_certificate_serial_hex(X509 *cert, char *out, int capacity);
 
 // ---- the challenge table the relay's TLS port answers from ----
 typedef struct ctls_acme_challenges ctls_acme_challenges;

@@ -3,6 +3,7 @@
 // it valid. A cache file failing any of these is never served.
 @preconcurrency import Glibc
 internal import CTLS
+internal import HDX509
 
 public struct ACMECertificateFacts: Sendable, Equatable {
   /// Leaf validity, seconds since the epoch.
@@ -35,35 +36,22 @@ public struct ACMECertificateFacts: Sendable, Equatable {
     chainPEM: [UInt8], key: ACMEKey, identifiers: [ACMEIdentifier]
   ) -> Result<ACMECertificateFacts, Problem> {
     defer { ERR_clear_error() }
-    let certificates = readChain(chainPEM)
-    defer { certificates.forEach { X509_free($0) } }
-    guard let leaf = certificates.first else { return .failure(.noCertificate) }
-    guard X509_check_private_key(leaf, key.handle) == 1 else { return .failure(.keyMismatch) }
-    for identifier in identifiers {
-      let named =
-        identifier.isIP
-        ? ctls_acme_certificate_names_ip(leaf, identifier.value) : ctls_acme_certificate_names_host(leaf, identifier.value)
-      guard named == 1 else { return .failure(.missingIdentifier(identifier.value)) }
+    let chain = X509Chain(pem: chainPEM)
+    guard chain.count > 0 else { return .failure(.noCertificate) }
+    guard withExtendedLifetime(key, { chain.leafMatches(key: key.handle) }) else { return .failure(.keyMismatch) }
+    let unnamed = chain.withLeaf { leaf in
+      identifiers.first { identifier in
+        let named =
+          identifier.isIP
+          ? ctls_acme_certificate_names_ip(leaf, identifier.value) : ctls_acme_certificate_names_host(leaf, identifier.value)
+        return named != 1
+      }
     }
-    var notBefore: Int64 = 0
-    var notAfter: Int64 = 0
-    guard ctls_acme_certificate_validity(leaf, &notBefore, &notAfter) == 1 else { return .failure(.unreadableValidity) }
-    var serial = [CChar](repeating: 0, count: 128)
-    let n = ctls_acme_certificate_serial_hex(leaf, &serial, Int32(serial.count))
-    let hex = n > 0 ? String(decoding: serial.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+    if let missing = unnamed ?? nil { return .failure(.missingIdentifier(missing.value)) }
+    guard let validity = chain.leafValidity else { return .failure(.unreadableValidity) }
     return .success(
       ACMECertificateFacts(
-        notBeforeSeconds: notBefore, notAfterSeconds: notAfter, serialHex: hex, chainLength: certificates.count))
-  }
-
-  /// Every certificate in a PEM blob, in order (caller frees).
-  private static func readChain(_ pem: [UInt8]) -> [OpaquePointer] {
-    pem.withUnsafeBytes { raw -> [OpaquePointer] in
-      guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return [] }
-      defer { BIO_free(bio) }
-      var out: [OpaquePointer] = []
-      while let cert = PEM_read_bio_X509(bio, nil, nil, nil) { out.append(cert) }
-      return out
-    }
+        notBeforeSeconds: validity.notBeforeSeconds, notAfterSeconds: validity.notAfterSeconds,
+        serialHex: chain.leafSerialHex ?? "?", chainLength: chain.count))
   }
 }

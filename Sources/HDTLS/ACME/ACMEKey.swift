@@ -3,6 +3,7 @@
 // PEM) and signs; nothing here encodes ASN.1 by hand.
 @preconcurrency import Glibc
 internal import CTLS
+internal import HDX509
 
 public final class ACMEKey: @unchecked Sendable {
   let handle: OpaquePointer
@@ -21,8 +22,7 @@ public final class ACMEKey: @unchecked Sendable {
 
   /// A key read back from its PEM; nil when `pem` holds no usable P-256 key.
   public static func parse(pem: [UInt8]) -> ACMEKey? {
-    let key = pem.withUnsafeBufferPointer { ctls_acme_private_key_from_pem($0.baseAddress, $0.count) }
-    guard let key else { return nil }
+    guard let key = PEMPrivateKey(pem: pem)?.retainedHandle() else { return nil }
     let wrapped = ACMEKey(handle: key)
     var x = [UInt8](repeating: 0, count: 32)
     var y = [UInt8](repeating: 0, count: 32)

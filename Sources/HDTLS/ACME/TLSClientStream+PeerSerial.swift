@@ -2,15 +2,13 @@
 // `hdctl`) can tell which certificate a relay served, e.g. before and after
 // an ACME renewal.
 internal import CTLS
+internal import HDX509
 
 extension TLSClientStream {
   /// Upper-case hex serial of the server's leaf certificate.
   public var peerCertificateSerialHex: String? {
     let chain = ctls_get_peer_cert_chain(ssl)
     guard ctls_x509_stack_count(chain) > 0, let leaf = ctls_x509_stack_value(chain, 0) else { return nil }
-    var serial = [CChar](repeating: 0, count: 128)
-    let length = ctls_acme_certificate_serial_hex(leaf, &serial, Int32(serial.count))
-    guard length > 0 else { return nil }
-    return String(decoding: serial.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return X509Serial.hex(leaf)
   }
 }
