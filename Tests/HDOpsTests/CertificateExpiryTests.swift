@@ -95,6 +95,50 @@ final class CertificateExpiryTests: XCTestCase {
     XCTAssertEqual(DoctorCommand.run(request, style: .plain).exitCode, 1)
   }
 
+  // MARK: ACME: the certificate in acme.cache_dir
+
+  /// Turns the fixture's config from tls_cert/tls_key to ACME; returns the cache directory (real path).
+  private func switchToACME() throws -> String {
+    let path = directory + "/etc/hyper-derp/hyper-derp.yaml"
+    let kept = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+      .filter { !$0.hasPrefix("tls_cert:") && !$0.hasPrefix("tls_key:") && !$0.hasPrefix("ktls:") }
+    let acme = ["acme:", "  domains: [relay.example.com]", "  cache_dir: /var/lib/hyper-derp/acme"]
+    try (kept.map(String.init) + acme).joined(separator: "\n").appending("\n")
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    let cache = directory + "/var/lib/hyper-derp/acme"
+    try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+    return cache
+  }
+
+  func testACMECertificateInTheCacheIsCheckedForExpiry() throws {
+    let cache = try switchToACME()
+    let none = try check()
+    XCTAssertEqual(none.status, .ok, none.fact)
+    XCTAssertTrue(none.fact.hasPrefix("no ACME certificate in acme.cache_dir yet"), none.fact)
+
+    func cacheCertificate(days: Double) throws {
+      let made = try certificate(days: days)
+      try Data(made.certificatePEM).write(to: URL(fileURLWithPath: cache + "/certificate.pem"))
+      try Data(made.privateKeyPEM).write(to: URL(fileURLWithPath: cache + "/certificate.key"))
+    }
+    try cacheCertificate(days: 60)
+    let fine = try check()
+    XCTAssertEqual(fine.status, .ok, fine.fact)
+    XCTAssertTrue(fine.fact.hasPrefix("ACME certificate /var/lib/hyper-derp/acme/certificate.pem valid until "), fine.fact)
+
+    try cacheCertificate(days: 3.5)
+    let soon = try check()
+    XCTAssertEqual(soon.status, .warning, soon.fact)
+    XCTAssertTrue(soon.fact.contains("in 3 days"), soon.fact)
+    XCTAssertTrue(soon.fix?.contains("the relay renews it by itself") == true, soon.fix ?? "")
+    XCTAssertTrue(soon.fix?.contains("acme.last_error") == true, soon.fix ?? "")
+
+    try cacheCertificate(days: -1.5)
+    let expired = try check()
+    XCTAssertEqual(expired.status, .error, expired.fact)
+    XCTAssertTrue(expired.fact.contains("expired on"), expired.fact)
+  }
+
   // MARK: TLS_CERT_SERVED
 
   /// Records the relay's /health answer in the fixture's probes.json.

@@ -85,6 +85,10 @@ final class ACMEPebbleTests: XCTestCase {
     let scrape = try loopbackHTTPGet(port: metricsPort, "/metrics").body
     XCTAssertTrue(scrape.contains("hyper_derp_acme_certificate_serving 1\n"), scrape)
     XCTAssertTrue(scrape.contains("hyper_derp_acme_certificates_issued_total 1\n"), scrape)
+    // The expiry gauge every certificate has, for the ACME one too: its notAfter from the cache file.
+    let cached = try CertificateFileReport.read(certificatePath: tree.path("acme-cache/certificate.pem"), keyPath: nil)
+    XCTAssertTrue(
+      scrape.contains("hyper_derp_tls_cert_expiry_timestamp_seconds{listener=\"derp\"} \(cached.leaf.notAfter)\n"), scrape)
     XCTAssertFalse(scrape.contains("hyper_derp_acme_challenges_answered_total{challenge=\"tls-alpn-01\"} 0\n"), scrape)
 
     // A client connected before the renewal keeps its connection through it.
@@ -109,6 +113,45 @@ final class ACMEPebbleTests: XCTestCase {
     XCTAssertEqual(modes["account.key"], 0o600)
     XCTAssertEqual(modes["certificate.key"], 0o600)
     XCTAssertEqual(modes["certificate.pem"], 0o600)
+    daemon.signal(SIGTERM)
+    XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+  }
+
+  func testAFailedRenewalKeepsTheCertificateInServiceAndIsLoggedCountedAndInHealth() throws {
+    let tree = TestFixtureTree()
+    let port = freeLoopbackPort()
+    let pebble = try PebbleHarness(tree: tree)
+    // 30 s certificates: renewal is due 18–20 s after issuance, with 10 s of validity left.
+    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort(), validitySeconds: 30))
+    let metricsPort = freeLoopbackPort()
+    let config = relayConfig(
+      tree, pebble: pebble, port: port,
+      extra: "  challenges: [tls-alpn-01]\nmetrics:\n  port: \(metricsPort)\n  bind: [\"127.0.0.1\"]")
+    let daemon = try DaemonProcess(arguments: ["--config", config])
+    XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
+    let root = try pebble.rootCertificateFile()
+    let issued = try XCTUnwrap(issuedSerials(daemon).first)
+    let connected = try derpClient(port: port, root: root)
+    let peer = try derpClient(port: port, root: root)
+    // The CA goes away before the renewal is due.
+    pebble.stopPebble()
+    XCTAssertTrue(daemon.waitForLog("order for relay.test failed (unreachable)", timeoutSeconds: 30), daemon.stderr)
+    let line = try XCTUnwrap(daemon.stderrLines.first { $0.contains("failed (unreachable)") })
+    XCTAssertTrue(line.contains("keeping the current certificate (valid until "), line)
+    XCTAssertTrue(line.contains("cannot reach the CA at 127.0.0.1:\(pebble.directoryPort)"), line)
+    // Still served, still healthy (the certificate is valid), and the failure is visible.
+    XCTAssertEqual(try servedSerial(port: port, root: root), issued)
+    try exchange(connected, peer, [3, 1, 4])
+    let health = try loopbackHTTPGet(port: metricsPort, "/health")
+    XCTAssertEqual(health.status, 200, health.body)
+    XCTAssertTrue(health.body.contains("\"state\":\"renewal_failing\""), health.body)
+    XCTAssertTrue(health.body.contains("\"serial\":\"\(issued)\""), health.body)
+    XCTAssertTrue(health.body.contains("cannot reach the CA"), health.body)
+    let scrape = try loopbackHTTPGet(port: metricsPort, "/metrics").body
+    XCTAssertTrue(scrape.contains("hyper_derp_acme_order_failures_total{reason=\"unreachable\"} 1\n"), scrape)
+    XCTAssertTrue(scrape.contains("hyper_derp_acme_certificate_serving 1\n"), scrape)
+    connected.close()
+    peer.close()
     daemon.signal(SIGTERM)
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
   }

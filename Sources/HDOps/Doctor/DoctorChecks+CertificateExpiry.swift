@@ -1,7 +1,8 @@
 // How long the served certificates have left, read with the relay's own
 // certificate code (HDTLS), so doctor, the expiry metric and /health agree:
 // a warning under 14 days, an error once expired or when the key belongs to
-// another certificate, and the DERP map pin of a self-signed one.
+// another certificate, and the DERP map pin of a self-signed one. With ACME
+// the DERP certificate is the one in acme.cache_dir.
 import HDConfig
 import HDTLS
 
@@ -15,12 +16,20 @@ extension DoctorChecks {
     _ context: DoctorContext, listener: CertificateListener, nowSeconds: Int64 = UTCDate.nowSeconds()
   ) -> CheckOutcome {
     let prefix = listener == .derp ? "" : "metrics."
-    let certKey = prefix + "tls_cert"
-    let keyKey = prefix + "tls_key"
-    let cert = listener == .derp ? context.config.tlsCert : context.config.metrics.tlsCert
-    let key = listener == .derp ? context.config.tlsKey : context.config.metrics.tlsKey
+    var certKey = prefix + "tls_cert"
+    var keyKey = prefix + "tls_key"
+    var cert = listener == .derp ? context.config.tlsCert : context.config.metrics.tlsCert
+    var key = listener == .derp ? context.config.tlsKey : context.config.metrics.tlsKey
+    let acme = listener == .derp && context.config.acme.enabled
+    if acme {
+      let cache = ACMECacheFiles(directory: context.config.acme.cacheDir)
+      (certKey, keyKey, cert, key) = ("ACME certificate", "its key", cache.certificatePath, cache.certificateKeyPath)
+    }
     guard let cert else {
       return .ok("\(certKey) not set: no certificate to expire")
+    }
+    if acme && !context.root.exists(cert) {
+      return .ok("no ACME certificate in acme.cache_dir yet (\(cert)): the relay orders one at start")
     }
     let report: CertificateFileReport
     do {
@@ -28,15 +37,19 @@ extension DoctorChecks {
         certificatePath: context.root.resolve(cert), keyPath: key.map { context.root.resolve($0) })
     } catch {
       let check = listener == .derp ? CheckCode.tlsCert : .metricsTLSCert
-      return .skipped("\(certKey) \(cert) cannot be read as a certificate (\(check.rawValue) says why)")
+      let why = acme ? "the relay rejects it and orders a new one" : "\(check.rawValue) says why"
+      return .skipped("\(certKey) \(cert) cannot be read as a certificate (\(why))")
     }
     let leaf = report.leaf
     // The daemon reads both certificates again on SIGHUP.
     let apply = "systemctl reload hyper-derp"
     let renew =
-      leaf.selfSigned
-      ? "hdctl cert self-signed --ip ADDR --out \(parentPath(of: cert)) --force, put the new pin in the DERP map, \(apply)"
-      : "renew it (certbot renew runs the deploy hook), then \(apply)"
+      acme
+      ? "the relay renews it by itself from two thirds of its lifetime; why it has not: "
+        + "journalctl -u hyper-derp | grep ACME, and acme.last_error in GET /health"
+      : leaf.selfSigned
+        ? "hdctl cert self-signed --ip ADDR --out \(parentPath(of: cert)) --force, put the new pin in the DERP map, \(apply)"
+        : "renew it (certbot renew runs the deploy hook), then \(apply)"
     if report.keyMatches == false, let key {
       return .error(
         "\(keyKey) \(key) does not belong to \(certKey) \(cert): the relay refuses this pair",

@@ -8,13 +8,15 @@ import HDConfig
 import HDTLS
 
 struct ACMECache {
-  let directory: String
+  let files: ACMECacheFiles
 
-  var accountKeyPath: String { directory + "/account.key" }
-  /// The account URL (RFC 8555 `kid`) of account.key at one directory URL.
-  var accountURLPath: String { directory + "/account.json" }
-  var certificatePath: String { directory + "/certificate.pem" }
-  var certificateKeyPath: String { directory + "/certificate.key" }
+  init(directory: String) { files = ACMECacheFiles(directory: directory) }
+
+  var directory: String { files.directory }
+  var accountKeyPath: String { files.accountKeyPath }
+  var accountURLPath: String { files.accountURLPath }
+  var certificatePath: String { files.certificatePath }
+  var certificateKeyPath: String { files.certificateKeyPath }
 
   /// What the cache holds for the configured identifiers.
   enum Cached {
