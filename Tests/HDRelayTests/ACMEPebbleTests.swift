@@ -62,21 +62,40 @@ final class ACMEPebbleTests: XCTestCase {
     }
   }
 
-  func testTLSALPN01IssuesACertificateDERPClientsUseAndRenewsWhileAClientStaysConnected() throws {
+  /// A relay with metrics that got its first certificate by TLS-ALPN-01 from a Pebble issuing `validitySeconds` ones.
+  private struct IssuedRelay {
+    let tree: TestFixtureTree
+    let pebble: PebbleHarness
+    let daemon: DaemonProcess
+    let port: UInt16
+    let metricsPort: UInt16
+    /// Pebble's root, for clients.
+    let root: String
+    let firstSerial: String
+  }
+
+  private func startIssuedRelay(validitySeconds: Int) throws -> IssuedRelay {
     let tree = TestFixtureTree()
     let port = freeLoopbackPort()
     let pebble = try PebbleHarness(tree: tree)
-    // 15 s certificates: renewal is due two thirds in, 9–10 s after issuance.
-    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort(), validitySeconds: 15))
+    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort(), validitySeconds: validitySeconds))
     let metricsPort = freeLoopbackPort()
     let config = relayConfig(
       tree, pebble: pebble, port: port,
       extra: "  challenges: [tls-alpn-01]\nmetrics:\n  port: \(metricsPort)\n  bind: [\"127.0.0.1\"]")
     let daemon = try DaemonProcess(arguments: ["--config", config])
     XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
+    return IssuedRelay(
+      tree: tree, pebble: pebble, daemon: daemon, port: port, metricsPort: metricsPort,
+      root: try pebble.rootCertificateFile(), firstSerial: try XCTUnwrap(issuedSerials(daemon).first))
+  }
+
+  func testTLSALPN01IssuesACertificateDERPClientsUseAndRenewsWhileAClientStaysConnected() throws {
+    // 15 s certificates: renewal is due two thirds in, 9–10 s after issuance.
+    let relay = try startIssuedRelay(validitySeconds: 15)
+    let (tree, daemon, port, metricsPort, root) = (relay.tree, relay.daemon, relay.port, relay.metricsPort, relay.root)
     XCTAssertTrue(daemon.stderr.contains("answering tls-alpn-01 for relay.test"), daemon.stderr)
-    let root = try pebble.rootCertificateFile()
-    let first = try XCTUnwrap(issuedSerials(daemon).first)
+    let first = relay.firstSerial
     XCTAssertEqual(try servedSerial(port: port, root: root), first)
     let health = try loopbackHTTPGet(port: metricsPort, "/health")
     XCTAssertEqual(health.status, 200, health.body)
@@ -115,22 +134,14 @@ final class ACMEPebbleTests: XCTestCase {
     XCTAssertEqual(modes["certificate.pem"], 0o600)
     daemon.signal(SIGTERM)
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+    relay.pebble.stop()  // Pebble serves until here
   }
 
   func testAFailedRenewalKeepsTheCertificateInServiceAndIsLoggedCountedAndInHealth() throws {
-    let tree = TestFixtureTree()
-    let port = freeLoopbackPort()
-    let pebble = try PebbleHarness(tree: tree)
     // 30 s certificates: renewal is due 18–20 s after issuance, with 10 s of validity left.
-    try pebble.start(.init(tlsPort: port, httpPort: freeLoopbackPort(), validitySeconds: 30))
-    let metricsPort = freeLoopbackPort()
-    let config = relayConfig(
-      tree, pebble: pebble, port: port,
-      extra: "  challenges: [tls-alpn-01]\nmetrics:\n  port: \(metricsPort)\n  bind: [\"127.0.0.1\"]")
-    let daemon = try DaemonProcess(arguments: ["--config", config])
-    XCTAssertTrue(daemon.waitForLog("issued and installed", timeoutSeconds: 30), daemon.stderr + pebble.log)
-    let root = try pebble.rootCertificateFile()
-    let issued = try XCTUnwrap(issuedSerials(daemon).first)
+    let relay = try startIssuedRelay(validitySeconds: 30)
+    let (pebble, daemon, port, metricsPort, root) = (relay.pebble, relay.daemon, relay.port, relay.metricsPort, relay.root)
+    let issued = relay.firstSerial
     let connected = try derpClient(port: port, root: root)
     let peer = try derpClient(port: port, root: root)
     // The CA goes away before the renewal is due.
@@ -154,6 +165,7 @@ final class ACMEPebbleTests: XCTestCase {
     peer.close()
     daemon.signal(SIGTERM)
     XCTAssertEqual(daemon.waitForExit(timeoutSeconds: 10), 0, daemon.stderr)
+    pebble.stop()
   }
 
   func testHTTP01IssuesOnTheHTTPPortWhichRedirectsEverythingElse() throws {
