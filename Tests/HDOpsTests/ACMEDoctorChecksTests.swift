@@ -95,6 +95,12 @@ final class ACMEDoctorChecksTests: XCTestCase {
     let fix = try XCTUnwrap(outcome.fix)
     XCTAssertTrue(fix.contains("port: 443 (or forward TCP 443 to 8443)"), fix)
     XCTAssertTrue(fix.contains("acme.http_port: 80"), fix)
+    XCTAssertFalse(fix.contains("acme.challenges"), "no challenge is reachable directly: \(fix)")
+
+    // tls-alpn-01 comes first but is unreachable; http-01 on 80 is fine: naming it alone is a fix.
+    let mixed = check(.acmeChallengePorts, acmeConfig(port: 8443, httpPort: 80))
+    XCTAssertEqual(mixed.status, .warning, mixed.fact)
+    XCTAssertTrue(mixed.fix?.hasSuffix("or acme.challenges: [http-01] to use only what the CA reaches directly") == true, mixed.fix ?? "")
   }
 
   func testWithoutACMEEveryACMECheckIsSkipped() {
@@ -184,7 +190,8 @@ final class ACMEDoctorChecksTests: XCTestCase {
   // MARK: ACME_DNS
 
   func testNamesResolvingToThisHostPassOnTheRealResolver() {
-    // localhost resolves from /etc/hosts, to loopback, which every host has.
+    // localhost resolves from /etc/hosts, to loopback, which every host has (no DNS server here).
+    // check-config would refuse the one-label name; the config is built in code to reach the resolver.
     let outcome = check(.acmeDNS, acmeConfig(domains: ["localhost"], ipAddresses: ["127.0.0.1"]))
     XCTAssertEqual(outcome.status, .ok, outcome.fact)
     XCTAssertEqual(outcome.fact, "localhost, 127.0.0.1 resolve to an address of this host")

@@ -21,6 +21,7 @@ extension DoctorChecks {
     var reachable: [String] = []
     var unreachable: [String] = []
     var fixes: [String] = []
+    var direct: [ACMEChallengeType] = []
     for challenge in acme.usableChallenges {
       // Where the relay answers it, and where the CA connects.
       let (key, name, port, dialed) =
@@ -28,6 +29,7 @@ extension DoctorChecks {
         ? ("port", "the DERP port", config.port, tlsALPNPort)
         : ("acme.http_port", "acme.http_port", acme.httpPort, httpChallengePort)
       if port == dialed {
+        direct.append(challenge)
         reachable.append("\(challenge.rawValue) on \(name) \(port)")
       } else {
         unreachable.append("\(challenge.rawValue): the CA connects to port \(dialed) but \(name) is \(port)")
@@ -38,10 +40,14 @@ extension DoctorChecks {
     guard !unreachable.isEmpty else {
       return .ok(reachable.joined(separator: ", ") + ": the ports the CA validates on" + unused)
     }
+    // The relay answers the first listed challenge the CA offers, so one on the wrong port fails the order.
+    let only =
+      direct.isEmpty
+      ? "" : "; or acme.challenges: [\(direct.map(\.rawValue).joined(separator: ", "))] to use only what the CA reaches directly"
     return .warning(
       unreachable.joined(separator: "; ")
         + ": validation fails unless something in front (NAT, a container port mapping) forwards it" + unused,
-      fix: "set " + fixes.joined(separator: " and ") + " in \(context.configFileForFixes)")
+      fix: "set " + fixes.joined(separator: " and ") + " in \(context.configFileForFixes)" + only)
   }
 
   /// The ports the relay must open for ACME, with the setting that names each.
