@@ -313,6 +313,10 @@ def main():
     while time.time() - start < duration:
         time.sleep(args.sample)
         now = time.time()
+        # Sample only under the full load: once a long-lived generator has
+        # finished, the peers are leaving and a sample would read as drift.
+        if any(b.poll() is not None for b in benches):
+            break
         for name, r in relays.items():
             rss, fds, ticks = proc_sample(r["pid"])
             t0, c0 = last_cpu[name]
