@@ -50,6 +50,7 @@ public enum TuningConstants {
     TuningConstant("Tuning.fallbackBytesMax", 67_108_864, "bytes", "heap fallback per worker when pools are empty; beyond it packets drop as no_memory"),
     TuningConstant("Tuning.controlFramesMax", 32, "frames", "control frames (Pong, PeerGone, KeepAlive) queued per connection"),
     TuningConstant("Tuning.writeTimeoutTicks", 20, "ticks (100 ms)", "a send without progress for 2 s closes the connection (derper's write timeout)"),
+    TuningConstant("Tuning.maxTicksPerWake", 5, "ticks (100 ms)", "most one loop wake-up advances the tick: the relay's own stall (descheduled, stopped, paused VM) is not charged to peers as no progress"),
     TuningConstant("Tuning.meshWriteTimeoutTicks", 300, "ticks (100 ms)", "the write timeout of mesh peers, 30 s (derper)"),
     TuningConstant("Tuning.meshOutboxBytes", 4_194_304, "bytes", "packets queued for one mesh.peers link; beyond it they are dropped as mesh_queue_full"),
     TuningConstant("Tuning.sentToTrackedMax", 1024, "peers", "PeerGone destinations tracked per sender; overflow is counted"),

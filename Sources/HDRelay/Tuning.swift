@@ -81,6 +81,10 @@ enum Tuning {
   static let sendQueueBlockCount = 16 * 1024
   /// derper's write timeout: a send with no progress this long closes the connection.
   static let writeTimeoutTicks: UInt64 = 20
+  /// The most one wake-up of a worker's loop advances its tick: a loop that
+  /// did not run for longer (descheduled, SIGSTOP, a paused VM) counts the gap
+  /// as this much, so its own stall is not charged to peers as no progress.
+  static let maxTicksPerWake: UInt64 = 5
   /// Mesh peers get 30 s (derper), since a whole region's traffic may queue behind them.
   static let meshWriteTimeoutTicks: UInt64 = 300
   /// Packets waiting for one mesh peer's link (ForwardPacket frames); beyond

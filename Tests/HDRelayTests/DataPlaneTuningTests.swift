@@ -28,6 +28,7 @@ final class DataPlaneTuningTests: XCTestCase {
       ("Tuning.fallbackBytesMax", Int64(Tuning.fallbackBytesMax)),
       ("Tuning.controlFramesMax", Int64(Tuning.controlFramesMax)),
       ("Tuning.writeTimeoutTicks", Int64(Tuning.writeTimeoutTicks)),
+      ("Tuning.maxTicksPerWake", Int64(Tuning.maxTicksPerWake)),
       ("Tuning.meshWriteTimeoutTicks", Int64(Tuning.meshWriteTimeoutTicks)),
       ("Tuning.meshOutboxBytes", Int64(Tuning.meshOutboxBytes)),
       ("Tuning.sentToTrackedMax", Int64(Tuning.sentToTrackedMax)),

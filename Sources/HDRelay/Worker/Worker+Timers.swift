@@ -6,10 +6,17 @@
 extension Worker {
   func onTick() {
     let now = monotonicNanoseconds()
+    var elapsedTicks: UInt64 = 0
     while nextTickNanoseconds <= now {
-      tick += 1
+      elapsedTicks += 1
       nextTickNanoseconds += UInt64(Tuning.tickNanoseconds)
     }
+    // The tick measures time this loop ran, not wall time: after the worker
+    // itself stood still (descheduled, the process stopped, a paused VM), the
+    // completions it just reaped were stamped with the old tick, and counting
+    // the whole gap would close every peer with a send in flight for the
+    // relay's own absence. A gap counts as at most `maxTicksPerWake`.
+    tick += min(elapsedTicks, Tuning.maxTicksPerWake)
     if !listenersArmed && stopPhase == 0 && tick >= acceptRetryTick { armAccepts() }
     rearmStarved()
     if shared.stopRequested && stopPhase == 0 { beginStop() }
