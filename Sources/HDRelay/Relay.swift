@@ -114,8 +114,9 @@ public final class Relay: @unchecked Sendable {
       return n == 0 ? nil : "\(r.label)=\(n)"
     }
     shared.log(.info, "relay stopped: packets received \(s.packetsReceived), sent \(s.packetsSent), "
-      + "dropped [\(drops.joined(separator: " "))], backpressure pauses \(s.backpressurePauses), "
-      + "send calls \(s.sendCalls), pool fallbacks \(s.poolFallbacks), recv ENOBUFS \(s.recvBufferExhaustions)")
+      + "dropped [\(drops.joined(separator: " "))], backpressure pauses \(s.backpressurePauses) "
+      + "(released as stalled \(s.backpressureStallReleases)), "
+      + "send calls \(s.sendCalls), receives \(s.recvCalls), loop sleeps \(s.loopSleeps), pool fallbacks \(s.poolFallbacks), recv ENOBUFS \(s.recvBufferExhaustions)")
   }
 
   /// Changes the log level at runtime (SIGHUP).

@@ -94,6 +94,13 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   public var recvBufferExhaustions: UInt64 = 0
   /// Send system calls submitted (frames per send = packetsSent / sendCalls, roughly).
   public var sendCalls: UInt64 = 0
+  /// Receives that returned bytes (bytes per receive = bytesReceived / recvCalls).
+  public var recvCalls: UInt64 = 0
+  /// Times a worker slept in io_uring_enter waiting for completions (wake-ups).
+  public var loopSleeps: UInt64 = 0
+  /// Senders paused for a congested destination and released because it looked
+  /// stalled (500 ms without progress) rather than because it drained.
+  public var backpressureStallReleases: UInt64 = 0
   /// Control frames (PeerGone, KeepAlive…) not queued because the connection's
   /// control queue was full.
   public var controlFramesDropped: UInt64 = 0

@@ -21,16 +21,19 @@ enum Tuning {
   static let sqpollIdleMilliseconds: UInt32 = 50
 
   // MARK: Receive
-  /// Provided receive buffers per worker (power of two). 256 × 32 KiB = 8 MiB:
+  /// Provided receive buffers per worker (power of two). 256 × 64 KiB = 16 MiB:
   /// enough in flight for hundreds of busy sockets per batch.
   static let recvBufferCount = 256
   /// Bytes per provided receive buffer, and so the most one receive takes
-  /// from a socket: ~22 frames of 1400-byte packets, so the per-receive cost is
-  /// spread over many frames, while a paused sender can overshoot its
-  /// destination's soft queue depth by at most that much (the hard depth is
-  /// 128). Measured (20 peers, 1 worker, unpaced): 16 KiB 0.97 s/GB,
-  /// 32 KiB 0.67–0.99, 64 KiB 0.81–0.88 on a busy host.
-  static let recvBufferBytes = 32 * 1024
+  /// from a socket: ~45 frames of 1400-byte packets, so the per-receive cost
+  /// (system call, io_uring work, the ACK the kernel sends) is spread over many
+  /// frames, while a paused sender can overshoot its destination's soft queue
+  /// depth by at most that much (the hard depth is 128). Pages are touched
+  /// only as receives fill them. Issue 15 (perf profile, 10 pairs batched):
+  /// at 32 KiB every receive also sent an ACK, 9 % of the relay's CPU.
+  static let recvBufferBytes = 64 * 1024
+  /// Most one receive takes with more than one worker or over userspace TLS (see armRecv).
+  static let recvBytesNarrow: UInt32 = 32 * 1024
   /// After ENOBUFS, a multishot recv is re-armed only when this share of the
   /// buffers is back (re-arming at once caused ~460k ENOBUFS in platform tests).
   static let recvRearmFreeDivisor = 4
@@ -128,8 +131,8 @@ enum Tuning {
   /// Bucket burst for `peer_rate_limit`: at least one maximal frame so a
   /// frame is never cut (derper raises the burst to 65568 likewise).
   static let peerRateBurstBytesMin: Int64 = 65_536 + 32 + 5
-  /// A paused peer is read again once this many tokens are back (one full
-  /// receive): smaller would wake the loop more often for smaller reads. The
-  /// burst is larger, so the bucket always gets there.
-  static let peerRateResumeBytes = Int64(recvBufferBytes)
+  /// A paused peer is read again once this many tokens are back (half a full
+  /// receive, as before receives grew to 64 KiB): smaller would wake the loop
+  /// more often for smaller reads. The burst is larger, so the bucket always gets there.
+  static let peerRateResumeBytes: Int64 = 32 * 1024
 }

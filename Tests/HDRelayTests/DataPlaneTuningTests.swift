@@ -11,6 +11,7 @@ final class DataPlaneTuningTests: XCTestCase {
       ("Tuning.cqeBatchMax", Int64(Tuning.cqeBatchMax)),
       ("Tuning.recvBufferCount", Int64(Tuning.recvBufferCount)),
       ("Tuning.recvBufferBytes", Int64(Tuning.recvBufferBytes)),
+      ("Tuning.recvBytesNarrow", Int64(Tuning.recvBytesNarrow)),
       ("Tuning.smallBlockBytes", Int64(Tuning.smallBlockBytes)),
       ("Tuning.smallBlockCount", Int64(Tuning.smallBlockCount)),
       ("Tuning.largeBlockCount", Int64(Tuning.largeBlockCount)),

@@ -30,6 +30,9 @@ final class Ring {
     for (index, (flags, name)) in ladder.enumerated() {
       let rc = hd_ring_init(&ring, entries, flags, Tuning.sqpollIdleMilliseconds)
       if rc == 0 {
+        // Registered ring fd: io_uring_enter skips the fd table lookup and
+        // reference (fget/fput) on every call. Optional: older kernels refuse it.
+        _ = io_uring_register_ring_fd(&ring)
         self.flags = hd_ring_flags(&ring)
         self.flagNames = name
         self.sqpollRefusal = refusal
@@ -66,9 +69,12 @@ final class Ring {
   func submitAndWait(timeoutNanoseconds: Int64) {
     if timeoutNanoseconds <= 0 {
       if usesDeferTaskrun {
-        _ = io_uring_get_events(&ring)
+        // One io_uring_enter that submits and runs the deferred completions
+        // (was get_events then submit: two system calls per loop pass).
+        _ = io_uring_submit_and_get_events(&ring)
+      } else {
+        _ = io_uring_submit(&ring)
       }
-      _ = io_uring_submit(&ring)
     } else {
       _ = hd_submit_and_wait_ns(&ring, timeoutNanoseconds)
     }

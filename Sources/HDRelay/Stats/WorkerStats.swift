@@ -15,6 +15,10 @@ enum Counter: Int, CaseIterable {
   case gotPing, sentPong, peerGoneDisconnectedFrames, peerGoneNotHereFrames, keepAlivesSent
   case unknownFrames, rateLimitPauses, backpressurePauses
   case xferPackets, xferRingFull, poolFallbacks, recvBufferExhaustions, sendCalls, controlFramesDropped
+  /// Receives that returned bytes, and loop sleeps in io_uring_enter (per-frame kernel work: issue 15).
+  case recvCalls, loopSleeps
+  /// Paused senders released because their destination looked stalled (docs/queueing.md).
+  case backpressureStallReleases
   /// `busy_poll`: polls that found work (a sleep skipped) and polls that ran out.
   case busyPollHits, busyPollMisses
   /// Mesh peers that sent WatchConns (gauge).
@@ -110,6 +114,9 @@ final class WorkerStats: @unchecked Sendable {
     s.poolFallbacks &+= load(.poolFallbacks)
     s.recvBufferExhaustions &+= load(.recvBufferExhaustions)
     s.sendCalls &+= load(.sendCalls)
+    s.recvCalls &+= load(.recvCalls)
+    s.loopSleeps &+= load(.loopSleeps)
+    s.backpressureStallReleases &+= load(.backpressureStallReleases)
     s.controlFramesDropped &+= load(.controlFramesDropped)
     s.busyPollHits &+= load(.busyPollHits)
     s.busyPollMisses &+= load(.busyPollMisses)

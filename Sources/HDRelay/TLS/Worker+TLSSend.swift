@@ -11,7 +11,13 @@ extension Worker {
   /// The transport seam for a userspace-TLS connection's outgoing bytes.
   func flushTLSSend(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     guard let tls = conn.pointee.tls, !conn.pointee.flags.contains(.sendInFlight) else { return }
-    if tls.pointee.phase != .handshaking { encryptQueuedFrames(slot, conn, tls) }
+    // Frames are encrypted only while the ciphertext waiting for the socket is
+    // under one send's worth: behind a slow reader they stay in the bounded
+    // send queue, where its depth drives backpressure and drops exactly as for
+    // a plain connection (docs/queueing.md), and the session's output stays bounded.
+    if tls.pointee.phase != .handshaking && tls.pointee.session.pendingOutputBytes < TLSStaging.dataBytes {
+      encryptQueuedFrames(slot, conn, tls)
+    }
     if conn.pointee.state == .closing { return }
     shipTLSOutput(slot, conn)
   }
@@ -145,7 +151,14 @@ extension Worker {
       if conn.pointee.state != .closing { beginClose(slot, reason: .writeError) }
     }
     if conn.pointee.state == .closing { return finishCloseIfIdle(slot) }
-    flushTLSSend(slot, conn)
+    // Drained as a plain connection drains (onSendComplete): its paused senders may read again.
+    if conn.pointee.flags.contains(.congested) {
+      var queued = 0
+      if let block = conn.pointee.sendQueue { queued = SendQueue(block).count(.other) }
+      if queued <= Tuning.queueResumePackets { conn.pointee.flags.remove(.congested) }
+    }
+    // At the end of the completion batch, with whatever it queues: fuller records and sends.
+    markDirty(slot, conn)
   }
 
   /// Best-effort immediate write of pending output (an alert) before closing.

@@ -58,7 +58,10 @@ extension Worker {
     if target >= 0 {
       let d = conns[target]
       guard d.pointee.state == .registered, d.pointee.flags.contains(.congested) else { return true }
-      return isStalled(d)
+      guard isStalled(d) else { return false }
+      // Released because the destination stopped taking bytes, not because it drained.
+      stats.add(.backpressureStallReleases)
+      return true
     }
     // Paused by another worker: its resume message releases the sender; this
     // is only the safety net for a pause that stopped being renewed.

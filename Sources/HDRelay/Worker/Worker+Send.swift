@@ -2,7 +2,8 @@
 // connection is put on the dirty list, and at the end of each completion
 // batch one sendmsg per dirty connection writes everything queued (up to
 // `sendIovecsMax` frames). One send in flight per socket; its completion
-// frees the written frames and sends the rest.
+// frees the written frames and marks the connection dirty again, so the rest
+// leaves with whatever the same batch adds.
 @preconcurrency import Glibc
 import CURing
 import HDProtocol
@@ -217,7 +218,10 @@ extension Worker {
       releaseIdleSendQueue(slot, conn)
       if conn.pointee.flags.contains(.closeAfterFlush) { beginClose(slot, reason: .httpDone) }
     } else {
-      flushSend(slot, conn)
+      // Not at once: the rest of this completion batch may queue more frames
+      // for this socket, and the flush at its end sends them all in one
+      // sendmsg (fewer kernel sends and TCP segments per frame, issue 15).
+      markDirty(slot, conn)
     }
   }
 

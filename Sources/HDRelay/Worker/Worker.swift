@@ -67,6 +67,8 @@ final class Worker: @unchecked Sendable {
   let meshReceivers = MeshReceiverCache()
   /// `busy_poll` in ns (0 = off), and when the loop last handled completions.
   let busyPollNanoseconds: UInt64
+  /// Receives may take a whole 64 KiB buffer (one worker; see armRecv).
+  let wideReceives: Bool
   var lastWorkNanoseconds: UInt64 = 0
 
   // Thread bookkeeping.
@@ -104,6 +106,7 @@ final class Worker: @unchecked Sendable {
     self.rateBytesPerSecond = rate
     self.rateBurstBytes = max(rate, Tuning.peerRateBurstBytesMin)
     self.busyPollNanoseconds = UInt64(max(0, shared.config.busyPollMicroseconds)) * 1000
+    self.wideReceives = shared.workerCount == 1
     controlPending.initialize(to: 0)
     wakeBuffer.initialize(to: 0)
   }
@@ -217,6 +220,7 @@ final class Worker: @unchecked Sendable {
         hd_store_seqcst(shared.sleepingFlag(index), 1)
         if inboundXferHasData() || hd_load_relaxed(controlPending) != 0 || verifyResultsWaiting { waitNanoseconds = 0 }
       }
+      if waitNanoseconds > 0 { stats.add(.loopSleeps) }
       ring.submitAndWait(timeoutNanoseconds: waitNanoseconds)
       hd_store_relaxed(shared.sleepingFlag(index), 0)
       var handledAny = false
