@@ -64,9 +64,8 @@ public enum YAMLParser {
   /// named a line after the last (found by the config-yaml fuzz target);
   /// that position is the end of the last line.
   private static func mark(_ m: yaml_mark_t, in buffer: UnsafeBufferPointer<UInt8>) -> YAMLMark {
-    guard Int(m.index) >= buffer.count, m.line > 0, m.column == 0, !buffer.isEmpty,
-      !endsLineBreak(buffer, at: buffer.count - 1)
-    else {
+    // libyaml's index counts characters, not bytes: compare lines instead.
+    guard m.column == 0, Int(m.line) > lineBreakCount(buffer) else {
       return YAMLMark(line: Int(m.line) + 1, column: Int(m.column) + 1)
     }
     var characters = 0
@@ -76,6 +75,17 @@ public enum YAMLParser {
       index -= 1
     }
     return YAMLMark(line: Int(m.line), column: characters + 1)
+  }
+
+  /// YAML line breaks in the file (CRLF counts once).
+  private static func lineBreakCount(_ buffer: UnsafeBufferPointer<UInt8>) -> Int {
+    var breaks = 0
+    for index in buffer.indices where endsLineBreak(buffer, at: index) {
+      // The CR of a CRLF is not a break of its own.
+      if buffer[index] == 0x0D && index + 1 < buffer.count && buffer[index + 1] == 0x0A { continue }
+      breaks += 1
+    }
+    return breaks
   }
 
   /// A YAML line break (LF, CR, NEL, LS, PS) ends at `index`.

@@ -40,6 +40,9 @@ final class YAMLParserTests: XCTestCase {
     XCTAssertEqual(result.diagnostics.first?.column, 15)
     let withNewline = ConfigCheck.check(bytes: Array("mesh:\n  peers: [a, b\n".utf8), file: "e.yaml", options: .syntaxOnly)
     XCTAssertEqual(withNewline.diagnostics.first?.line, 3, "after a final line break, the next line is real")
+    // libyaml's mark index counts characters: a multi-byte one before the end must not matter.
+    let multiByte = ConfigCheck.check(bytes: Array("port: [1,\u{65A} 2\nopt:w3 ".utf8), file: "e.yaml", options: .syntaxOnly)
+    XCTAssertEqual(multiByte.diagnostics.first?.line, 2)
   }
 
   func testCPUListParsing() {

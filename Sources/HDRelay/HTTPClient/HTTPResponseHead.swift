@@ -17,9 +17,10 @@ struct HTTPResponseHead {
     guard let end = HTTPResponseHead.headEnd(bytes) else { return nil }
     guard let text = String(validating: bytes[0..<end], as: UTF8.self) else { return nil }
     let lines = text.split(separator: "\r\n", omittingEmptySubsequences: false)
-    let statusParts = lines[0].split(separator: " ", maxSplits: 2)
-    // "HTTP/1.<digit> <3 digits>" (RFC 9112 §4): the verify-response fuzz target
-    // found "HTTP/1.<any bytes, even a bare LF> 200" taken for a status line.
+    let statusParts = lines[0].split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+    // "HTTP/1.<digit> <3 digits>" (RFC 9112 §4), one space each: the
+    // verify-response fuzz target found "HTTP/1.<any bytes, even a bare LF> 200"
+    // and then "HTTP/1.1  200" (two spaces) taken for a status line.
     guard statusParts.count >= 2, statusParts[0].utf8.count == 8, statusParts[0].hasPrefix("HTTP/1."),
       statusParts[0].utf8.last.map({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) == true,
       statusParts[1].utf8.count == 3, statusParts[1].utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
