@@ -38,6 +38,7 @@ final class VerifyClientsParsingTests: XCTestCase {
     XCTAssertNil(HTTPResponseHead(Array("HTTP/1.1 200 OK\r\nContent-Length: 1".utf8)), "head not complete yet")
     XCTAssertNil(HTTPResponseHead(Array("SSH-2.0-x\r\n\r\n".utf8)), "not HTTP")
     XCTAssertNil(HTTPResponseHead(Array("HTTP/1.1  200 OK\r\n\r\n".utf8)), "two spaces (fuzz finding)")
+    XCTAssertNil(HTTPResponseHead(Array("HTTP/1.1 200 OK\r\nContent-Length: -200\r\n\r\n{}".utf8)), "negative length (fuzz finding)")
     XCTAssertEqual(HTTPResponseHead(Array("HTTP/1.1 200\r\n\r\n".utf8))?.status, 200, "no reason phrase is fine")
   }
 

@@ -36,7 +36,12 @@ struct HTTPResponseHead {
       let name = line[..<colon].lowercased()
       let value = line[line.index(after: colon)...].trimmingSpaces
       fields.append((name, value))
-      if name == "content-length" { length = Int(value) }
+      // Digits only: Int("-200") is -200, and a negative length trapped in
+      // `body(in:)` (verify-response fuzz finding: one header killed the relay).
+      if name == "content-length" {
+        guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        length = Int(value)
+      }
       if name == "transfer-encoding" && value.lowercased().contains("chunked") { isChunked = true }
     }
     contentLength = isChunked ? nil : length
