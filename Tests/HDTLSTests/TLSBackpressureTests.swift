@@ -48,7 +48,7 @@ final class TLSBackpressureTests: XCTestCase {
         result.value.received += 1
         // Much slower than the sender, in naps well under the 500 ms that
         // would mark the receiver stalled.
-        if i % 100 == 0 { Thread.sleep(forTimeInterval: 0.02) }
+        if i % 100 == 0 { Thread.sleep(forTimeInterval: 0.1) }
       }
     }
     for i in 0..<count {

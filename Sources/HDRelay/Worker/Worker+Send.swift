@@ -2,8 +2,7 @@
 // connection is put on the dirty list, and at the end of each completion
 // batch one sendmsg per dirty connection writes everything queued (up to
 // `sendIovecsMax` frames). One send in flight per socket; its completion
-// frees the written frames and marks the connection dirty again, so the rest
-// leaves with whatever the same batch adds.
+// frees the written frames and sends the rest.
 @preconcurrency import Glibc
 import CURing
 import HDProtocol
@@ -218,10 +217,12 @@ extension Worker {
       releaseIdleSendQueue(slot, conn)
       if conn.pointee.flags.contains(.closeAfterFlush) { beginClose(slot, reason: .httpDone) }
     } else {
-      // Not at once: the rest of this completion batch may queue more frames
-      // for this socket, and the flush at its end sends them all in one
-      // sendmsg (fewer kernel sends and TCP segments per frame, issue 15).
-      markDirty(slot, conn)
+      // At once, not deferred to the end of the completion batch: deferring
+      // it (tried for issue 15 in d884c80) broke backpressure across workers,
+      // packets to a slow receiver on another worker arrived out of order and
+      // were dropped (DataPlaneBackpressureTests, DataPlaneCrossWorker-
+      // BackpressureTests); why was not worked out.
+      flushSend(slot, conn)
     }
   }
 
