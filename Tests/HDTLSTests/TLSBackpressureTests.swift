@@ -39,6 +39,10 @@ final class TLSBackpressureTests: XCTestCase {
     let finished = DispatchSemaphore(value: 0)
     Thread.detachNewThread {
       defer { finished.signal() }
+      // A late start (well under the 500 ms that would mark it stalled) so
+      // the relay's queue fills and the sender is paused however fast this
+      // reader turns out to be on a loaded host.
+      Thread.sleep(forTimeInterval: 0.2)
       for i in 0..<count {
         guard let frame = try? receiver.value.receive(
           until: { if case .recvPacket = $0 { return true } else { return false } }, timeoutSeconds: 10),
@@ -48,7 +52,7 @@ final class TLSBackpressureTests: XCTestCase {
         result.value.received += 1
         // Much slower than the sender, in naps well under the 500 ms that
         // would mark the receiver stalled.
-        if i % 100 == 0 { Thread.sleep(forTimeInterval: 0.1) }
+        if i % 100 == 0 { Thread.sleep(forTimeInterval: 0.02) }
       }
     }
     for i in 0..<count {

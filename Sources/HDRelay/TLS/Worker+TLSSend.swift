@@ -157,8 +157,8 @@ extension Worker {
       if let block = conn.pointee.sendQueue { queued = SendQueue(block).count(.other) }
       if queued <= Tuning.queueResumePackets { conn.pointee.flags.remove(.congested) }
     }
-    // At once, as the plain path does (Worker+Send.swift says why not deferred).
-    flushTLSSend(slot, conn)
+    // At the end of the completion batch, with whatever it queues: fuller records and sends.
+    markDirty(slot, conn)
   }
 
   /// Best-effort immediate write of pending output (an alert) before closing.
