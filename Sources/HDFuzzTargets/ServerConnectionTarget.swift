@@ -7,9 +7,6 @@ import HDProtocol
 import HDRelay
 
 extension FuzzTargets {
-  /// The worker behind the target: one per process (ring setup is not per input).
-  nonisolated(unsafe) private static var feedInstance: ConnectionFeed?
-
   /// A fixed client key: inputs stay valid across runs.
   private static let clientKeys = DERPKeyPair(privateKey: DERPPrivateKey(raw: DERPKey(w0: 9, w1: 8, w2: 7, w3: 6)))
 
@@ -18,13 +15,7 @@ extension FuzzTargets {
     summary: "relay connection state machine: HTTP upgrade, ClientInfo box + JSON, every frame type, partial frames",
     maxInputBytes: 70_000
   ) { raw, checks throws(FuzzFailure) in
-    let feed: ConnectionFeed
-    if let existing = feedInstance {
-      feed = existing
-    } else {
-      do { feed = try ConnectionFeed() } catch { throw checks.fail("cannot set up the worker: \(error)") }
-      feedInstance = feed
-    }
+    let feed = try sharedFeed(tls: false, checks)
     var input = FuzzInput(raw)
     let mode = input.byte()
     let seed = input.byte()

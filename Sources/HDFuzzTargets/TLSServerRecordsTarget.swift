@@ -11,9 +11,6 @@
 import HDRelay
 
 extension FuzzTargets {
-  /// The TLS worker: one per process (ring and certificate are not per input).
-  nonisolated(unsafe) private static var tlsFeedInstance: ConnectionFeed?
-
   /// Longest TLS record on the wire: 2^14 plaintext + 2048 expansion + 5 header (RFC 5246 §6.2.3).
   private static let tlsRecordBytesMax = 16_384 + 2_048 + 5
 
@@ -22,13 +19,7 @@ extension FuzzTargets {
     summary: "userspace TLS server: ClientHello and records in arbitrary pieces through the FIFO BIO, teardown",
     maxInputBytes: 20_000
   ) { raw, checks throws(FuzzFailure) in
-    let feed: ConnectionFeed
-    if let existing = tlsFeedInstance {
-      feed = existing
-    } else {
-      do { feed = try ConnectionFeed(tls: true) } catch { throw checks.fail("cannot set up the TLS worker: \(error)") }
-      tlsFeedInstance = feed
-    }
+    let feed = try sharedFeed(tls: true, checks)
     var input = FuzzInput(raw)
     let seed = input.byte()
     let stream = input.rest()
