@@ -231,6 +231,15 @@ public final class TLSClientStream {
     }
   }
 
+  /// Queues a TLS 1.3 KeyUpdate (sent with the next write): our write key
+  /// moves on, and with `askPeer` the server is asked to move its own.
+  public func requestKeyUpdate(askPeer: Bool) throws(TLSStreamError) {
+    ERR_clear_error()
+    guard SSL_key_update(ssl, askPeer ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) == 1 else {
+      throw .protocolError(OpenSSLErrorQueue.drainText(fallback: "SSL_key_update failed"))
+    }
+  }
+
   /// Sends close_notify (does not wait for the server's).
   public func sendCloseNotify() {
     ERR_clear_error()

@@ -67,3 +67,33 @@ ssize_t ctls_ktls_send_record(int fd, const void *buf, size_t len, uint8_t recor
 /// The kernel's number for TLS 1.2 / 1.3 in crypto_info.version.
 uint16_t ctls_ktls_version_tls12(void);
 uint16_t ctls_ktls_version_tls13(void);
+
+// ---- the relay's own AES-GCM record layer (record_cipher.c) ----
+/// One direction's record protection: an AES-GCM context keyed once, the
+/// fixed IV (TLS 1.3: 12-byte write IV; TLS 1.2: 4-byte salt) and the next
+/// sequence number. Zero it before the first init.
+typedef struct ctls_record_cipher {
+  EVP_CIPHER_CTX *ctx;
+  uint8_t iv[12];
+  uint64_t seq;
+  int tls13;
+  int encrypt;
+} ctls_record_cipher;
+/// Keys `rc` (16- or 32-byte key; iv 12 bytes for TLS 1.3, 4 for 1.2). 1 on success.
+int ctls_record_cipher_init(ctls_record_cipher *rc, int encrypt, int tls13, const uint8_t *key, size_t key_bytes,
+                            const uint8_t *iv, size_t iv_bytes, uint64_t seq);
+void ctls_record_cipher_free(ctls_record_cipher *rc);
+/// Decrypts one whole record (`length` = 5-byte header + body) in place.
+/// Returns the plaintext length (the plaintext starts at `*plaintext_offset`
+/// and `*content_type` is its real type), or -1 when the record is malformed
+/// or fails authentication.
+long ctls_record_open(ctls_record_cipher *rc, uint8_t *record, size_t length, size_t *plaintext_offset,
+                      uint8_t *content_type);
+/// Starts a record of `plaintext_bytes` at `out`: writes the header (and
+/// TLS 1.2's explicit nonce) and returns their length; then feed exactly
+/// that much plaintext with seal_update and end with seal_finish.
+size_t ctls_record_seal_begin(ctls_record_cipher *rc, uint8_t *out, size_t plaintext_bytes, uint8_t content_type);
+/// Encrypts `count` bytes from `in` to `out` (may be the same place).
+void ctls_record_seal_update(ctls_record_cipher *rc, uint8_t *out, const uint8_t *in, size_t count);
+/// Writes the TLS 1.3 inner type byte and the tag at `out`; returns how many bytes.
+size_t ctls_record_seal_finish(ctls_record_cipher *rc, uint8_t *out, uint8_t content_type);

@@ -53,6 +53,21 @@ extension MetricsExposition {
       "hyper_derp_tls_record_errors_total",
       help: "Userspace TLS connections closed after the handshake for a bad record, record overflow or alert.",
       tls.userspaceRecordErrors)
+    writer.family(
+      "hyper_derp_tls_record_layer_total", type: .counter,
+      help: "Userspace TLS connections whose records the worker seals and opens itself after the handshake "
+        + "(switched), or that stayed on OpenSSL's record layer (fallback).",
+      samples: [
+        PrometheusSample([("outcome", "switched")], .integer(tls.recordLayerSwitches)),
+        PrometheusSample([("outcome", "fallback")], .integer(tls.recordLayerFallbacks)),
+      ])
+    writer.family(
+      "hyper_derp_tls_key_updates_total", type: .counter,
+      help: "TLS 1.3 KeyUpdate messages on the worker's record layer, by direction.",
+      samples: [
+        PrometheusSample([("direction", "received")], .integer(tls.keyUpdatesReceived)),
+        PrometheusSample([("direction", "sent")], .integer(tls.keyUpdatesSent)),
+      ])
   }
 
   /// Only listeners with TLS have a sample; the alert rules compare it with time().

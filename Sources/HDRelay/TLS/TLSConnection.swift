@@ -12,6 +12,9 @@ enum TLSPhase: UInt8 {
   /// Handshake done, kernel TLS wanted: waiting for the recv to end and the
   /// handshake output to leave before installing keys.
   case switchPending
+  /// Records sealed and opened by the worker's own record layer
+  /// (Worker+TLSRecords); OpenSSL's part ended with the handshake.
+  case records
 }
 
 struct TLSConnection {
@@ -22,6 +25,16 @@ struct TLSConnection {
   var staging: UnsafeMutableRawPointer? = nil
   var stagedBytes: Int = 0
   var stagedSentBytes: Int = 0
+  /// AES-GCM suite: the switch to the worker's record layer is tried when the
+  /// session runs dry (cleared when it cannot be made).
+  var recordsEligible = false
+  /// The worker's record layer (phase `.records`).
+  var records: UnsafeMutablePointer<TLSRecordLayer>? = nil
+  /// A received record cut by the end of a receive (a large block while non-empty).
+  var carry: UnsafeMutableRawPointer? = nil
+  var carryBytes = 0
+  /// The peer asked for a KeyUpdate: ours goes out before the next data.
+  var keyUpdateDue = false
 
   static func allocate(session: TLSServerSession) -> UnsafeMutablePointer<TLSConnection> {
     let p = UnsafeMutablePointer<TLSConnection>.allocate(capacity: 1)

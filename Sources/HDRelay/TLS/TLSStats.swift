@@ -20,6 +20,11 @@ enum TLSCounter: Int, CaseIterable {
   case userspaceCloseNotify
   /// TLS failures after the handshake (bad record, overflow, alert) in userspace.
   case userspaceRecordErrors
+  /// Userspace sessions moved onto the worker's record layer after the handshake,
+  /// and the ones that could not be (they stay on OpenSSL's).
+  case recordLayerSwitches, recordLayerFallbacks
+  /// TLS 1.3 KeyUpdates followed and sent on the worker's record layer.
+  case keyUpdatesReceived, keyUpdatesSent
 }
 
 /// TLS totals over all workers.
@@ -41,6 +46,10 @@ public struct TLSStatsSnapshot: Sendable, Equatable {
   public var kernelOtherRecords: UInt64 = 0
   public var userspaceCloseNotify: UInt64 = 0
   public var userspaceRecordErrors: UInt64 = 0
+  public var recordLayerSwitches: UInt64 = 0
+  public var recordLayerFallbacks: UInt64 = 0
+  public var keyUpdatesReceived: UInt64 = 0
+  public var keyUpdatesSent: UInt64 = 0
 
   public init() {}
 
@@ -79,6 +88,10 @@ struct TLSWorkerStats {
     s.kernelOtherRecords &+= load(.kernelOtherRecords)
     s.userspaceCloseNotify &+= load(.userspaceCloseNotify)
     s.userspaceRecordErrors &+= load(.userspaceRecordErrors)
+    s.recordLayerSwitches &+= load(.recordLayerSwitches)
+    s.recordLayerFallbacks &+= load(.recordLayerFallbacks)
+    s.keyUpdatesReceived &+= load(.keyUpdatesReceived)
+    s.keyUpdatesSent &+= load(.keyUpdatesSent)
     for reason in TLSFailureReason.allCases {
       s.handshakeFailures[reason.rawValue] &+= hd_load_relaxed(slots + Self.failureBase + reason.rawValue)
     }

@@ -70,6 +70,7 @@ extension Worker {
 
   private func stayInUserspace(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
     tls.pointee.phase = .userspace
+    tls.pointee.recordsEligible = tls.pointee.session.cipherIsKernelCapable
     if !conn.pointee.flags.contains(.paused) { armRecv(slot) }
     flushTLSSend(slot, conn)
   }

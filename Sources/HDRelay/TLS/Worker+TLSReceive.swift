@@ -22,6 +22,7 @@ extension Worker {
   /// The transport seam for a userspace-TLS connection's received ciphertext.
   func receiveTLS(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int) {
     guard let tls = conn.pointee.tls else { return }
+    if tls.pointee.phase == .records { return receiveRecords(slot, conn, tls, bytes, count) }
     let session = tls.pointee.session
     session.lend(UnsafeRawBufferPointer(start: bytes, count: count))
     consumeTLSInput(slot, conn, tls)
@@ -56,6 +57,7 @@ extension Worker {
     let counters = tlsStats
     counters?.add(tls.pointee.session.version == .tls12 ? .handshakesTLS12 : .handshakesTLS13)
     tls.pointee.phase = .userspace
+    tls.pointee.recordsEligible = tls.pointee.session.cipherIsKernelCapable
     if shared.tls?.dataPath == .kernel {
       if tls.pointee.session.cipherIsKernelCapable {
         // Stop the multishot recv: once its last completion is in, every byte
@@ -82,6 +84,8 @@ extension Worker {
       case .needMore:
         // TLS 1.3 KeyUpdate and the like leave an answer to send.
         if session.pendingOutputBytes > 0 { shipTLSOutput(slot, conn) }
+        // Run dry at a record boundary: the worker's record layer can take over.
+        trySwitchToRecords(slot, conn, tls)
         return
       case .closed:
         tlsStats?.add(.userspaceCloseNotify)
@@ -116,6 +120,7 @@ extension Worker {
   /// Frees a closing connection's TLS state (from finishCloseIfIdle).
   func releaseTLS(_ conn: UnsafeMutablePointer<Connection>) {
     guard let tls = conn.pointee.tls else { return }
+    releaseRecords(tls)
     tls.pointee.session.free()
     if let block = tls.pointee.staging { memory.freeLargeBlock(block) }
     tls.deinitialize(count: 1)

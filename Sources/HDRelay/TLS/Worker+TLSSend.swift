@@ -11,6 +11,7 @@ extension Worker {
   /// The transport seam for a userspace-TLS connection's outgoing bytes.
   func flushTLSSend(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
     guard let tls = conn.pointee.tls, !conn.pointee.flags.contains(.sendInFlight) else { return }
+    if tls.pointee.phase == .records { return flushRecords(slot, conn, tls) }
     // Frames are encrypted only while the ciphertext waiting for the socket is
     // under one send's worth: behind a slow reader they stay in the bounded
     // send queue, where its depth drives backpressure and drops exactly as for
@@ -20,6 +21,8 @@ extension Worker {
     }
     if conn.pointee.state == .closing { return }
     shipTLSOutput(slot, conn)
+    // OpenSSL's output is taken: the worker's record layer may take over.
+    trySwitchToRecords(slot, conn, tls)
   }
 
   /// Plaintext gathered per TLS record: the TLS maximum, so queued small
@@ -86,6 +89,7 @@ extension Worker {
     guard let tls = conn.pointee.tls, !conn.pointee.flags.contains(.sendInFlight),
       conn.pointee.state != .closing, conn.pointee.state != .free
     else { return }
+    if tls.pointee.phase == .records { return flushRecords(slot, conn, tls) }
     let session = tls.pointee.session
     if tls.pointee.stagedSentBytes >= tls.pointee.stagedBytes {
       tls.pointee.stagedBytes = 0
