@@ -172,8 +172,9 @@ public struct TLSRecordLayer {
     return used + finishRecord(at: out + used, type: type)
   }
 
-  /// Room a control record needs (alert or KeyUpdate).
-  public var controlRecordBytes: Int { overheadBytes + 5 }
+  /// TLS 1.3 AES-GCM keys should protect at most 2^24.5 records (RFC 8446
+  /// §5.5): past 2^24 records (~270 GB in full records) we move ours on.
+  public var transmitKeyWornOut: Bool { version == .tls13 && transmit.seq >= 1 << 24 }
 
   /// A KeyUpdate(update_not_requested) under the current transmit key, after
   /// which the transmit key moves on. Returns the record's length (0 if the

@@ -203,7 +203,7 @@ extension Worker {
     let data = tls.pointee.staging! + TLSStaging.dataOffset
     let capacity = TLSStaging.dataBytes
     var used = 0
-    if tls.pointee.keyUpdateDue {
+    if tls.pointee.keyUpdateDue || layer.pointee.transmitKeyWornOut {
       tls.pointee.keyUpdateDue = false
       let n = layer.pointee.sealKeyUpdate(at: data)
       guard n > 0 else {
