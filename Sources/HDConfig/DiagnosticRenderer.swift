@@ -17,7 +17,11 @@ public enum DiagnosticRenderer {
     if let source = diagnostic.sourceLine, let column = diagnostic.column {
       out += source + "\n"
       // Keep tabs so the caret lines up under the same column in a terminal.
-      let lead = source.prefix(max(0, column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
+      // (Appended in place: a String per character made a long line's caret
+      // cost more than the whole rest of check-config.)
+      var lead = ""
+      lead.reserveCapacity(max(0, column - 1))
+      for character in source.prefix(max(0, column - 1)) { lead.append(character == "\t" ? "\t" : " ") }
       out += lead + "^\n"
     }
     if let suggestion = diagnostic.suggestion {
