@@ -17,12 +17,13 @@ extension Worker {
     // `peer_rate_limit`: at most the tokens left, or no receive at all (paused).
     guard var maxBytes = rateAllowance(slot, conn) else { return }
     // Full 64 KiB receives only where they were shown safe (issue 15): one
-    // worker, no userspace TLS. Across workers one such receive alone overshoots
-    // the cross-worker ring's 64 KiB pause bound (senders then waited for the
-    // tick to be released); over userspace TLS the benchmark lost receivers in
-    // 3 of 5 runs (closed together with sends in flight, like the tick-jump
-    // write timeouts fixed in 15bab97: worth measuring again).
-    if (conn.pointee.transport == .userspaceTLS || !wideReceives) && (maxBytes == 0 || maxBytes > Tuning.recvBytesNarrow) {
+    // worker, and no OpenSSL records. Across workers one such receive alone
+    // overshoots the cross-worker ring's 64 KiB pause bound (senders then waited
+    // for the tick to be released). OpenSSL's records (handshake, ChaCha20) stay
+    // at 32 KiB; on the worker's own record layer 64 KiB receives are fine now
+    // that the tick cannot jump (15bab97), which is what lost receivers before.
+    if (!wideReceives || (conn.pointee.transport == .userspaceTLS && conn.pointee.tls?.pointee.phase != .records))
+      && (maxBytes == 0 || maxBytes > Tuning.recvBytesNarrow) {
       maxBytes = Tuning.recvBytesNarrow
     }
     hd_prep_recv_select_max(ring.sqe(), conn.pointee.fd, buffers.groupID, maxBytes,
