@@ -55,7 +55,7 @@ let package = Package(
     .target(name: "HDMetrics", dependencies: ["HDRelay", "HDTLS", "HDConfig", "CSys"], swiftSettings: strict),
     .target(name: "HDOps", dependencies: ["HDConfig", "HDTLS", "CSys", "CURing"], swiftSettings: strict),
     // Fuzz targets' entry logic (bytes → parser → invariants), built always so it never rots.
-    .target(name: "HDFuzzTargets", dependencies: ["HDProtocol", "HDClient", "HDRelay", "HDMetrics", "HDConfig"],
+    .target(name: "HDFuzzTargets", dependencies: ["HDProtocol", "HDClient", "HDRelay", "HDMetrics", "HDConfig", "HDTLS"],
       swiftSettings: strict),
 
     .executableTarget(name: "hyper-derp", dependencies: ["HDConfig", "HDCLI", "HDRelay", "HDMetrics"], swiftSettings: strict),

@@ -132,3 +132,24 @@ put("tls-server-records", "clienthello-12-two-records-then-junk", b"\x03"
     + hello12[:3] + struct.pack(">H", 40) + body[:40] + hello12[:3] + struct.pack(">H", len(body) - 40) + body[40:]
     + b"\x17\x03\x03\x00\x10" + b"\xaa" * 16 + b"\x15\x03\x03\x00\x02\x02\x28")
 put("tls-server-records", "plain-http-on-tls-port", b"\x00" + UPGRADE)
+
+# tls-record-layer: [setup: bit0 TLS 1.2 (else 1.3), bit1 AES-256, bit2 sequences from 2^24 - 2]
+#   [receive-size seed] then script steps (TLSRecordScript.step): 0 data [n][bytes][pad (1.3)],
+#   1 any type [type][n][bytes][pad (1.3)], 2 large data [size u16][pattern seed], 3 KeyUpdate
+#   [choice: 1.3 < 128 = the layer's own, bit0 = update_requested; else hand-made, byte = request],
+#   4 alert [description], 5 garbage [n][bytes], 6 flip the last record [position u16][mask]
+def data(payload, pad=0, tls13=True):
+    return bytes([0, len(payload)]) + payload + (bytes([pad]) if tls13 else b"")
+
+put("tls-record-layer", "tls13-aes128", b"\x00\x00" + data(b"hello relay") + data(b"padded", pad=7) + b"\x04\x00")
+put("tls-record-layer", "tls13-aes256", b"\x02\x00" + data(b"x" * 40) + b"\x02\x10\x00\x05" + b"\x04\x28")
+put("tls-record-layer", "tls12-aes128", b"\x01\x00" + data(b"hello relay", tls13=False) + b"\x02\x40\x00\x07")
+put("tls-record-layer", "tls12-aes256", b"\x03\x00" + data(b"abc", tls13=False) + b"\x01\x16\x05\x01\x00\x00\x01\x00")
+put("tls-record-layer", "tls13-keyupdates", b"\x00\x00" + b"\x03\x01" + data(b"after a requested update")
+    + b"\x03\x00" + data(b"after an unrequested one") + b"\x03\xc8")
+put("tls-record-layer", "tls13-split-headers", b"\x00\x07" + data(b"a") + data(b"") + data(b"bc", pad=3)
+    + b"\x03\x01" + data(b"def") + b"\x02\x01\x00\x02" + data(b"g"))
+put("tls-record-layer", "tls13-key-worn-out", b"\x06\x03" + data(b"one") + data(b"two") + data(b"three") + data(b"four"))
+put("tls-record-layer", "tls12-flipped", b"\x01\x02" + data(b"good", tls13=False) + data(b"flipped", tls13=False)
+    + b"\x06\x00\x09\x01")
+put("tls-record-layer", "tls13-garbage", b"\x00\x01" + data(b"good") + b"\x05\x08\x17\x03\x03\x00\x03abc")

@@ -4,7 +4,7 @@
 public enum FuzzTargets {
   public static let all: [FuzzTarget] = [
     derpHTTPHead, serverConnection, tlsServerRecords, clientFrameReader, metricsHTTP, verifyResponse, stun, config,
-    keyFiles,
+    keyFiles, tlsRecordLayer,
   ]
 
   public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -57,17 +57,35 @@ public struct TLSRecordLayer {
     let tls13 = keys.version == .tls13
     let transmitSecret = tls13 ? session.state.pointee.trafficSecret(client: false) : []
     let receiveSecret = tls13 ? session.state.pointee.trafficSecret(client: true) : []
+    guard let layer = make(keys: keys, transmitSecret: transmitSecret, receiveSecret: receiveSecret) else {
+      return .failure(.derivationFailed)
+    }
+    return .success(layer)
+  }
+
+  /// A layer from explicit keys: the one construction path, for sessions
+  /// (`make(from:)`) and for the fuzz target, which pairs two layers. TLS 1.3
+  /// needs both directions' current traffic secrets (32 or 48 bytes, the
+  /// suite's hash length) for KeyUpdate; TLS 1.2 takes none. Nil when a key,
+  /// IV or secret has the wrong length or the cipher cannot be keyed.
+  package static func make(keys: SessionTrafficKeys, transmitSecret: [UInt8], receiveSecret: [UInt8]) -> UnsafeMutablePointer<TLSRecordLayer>? {
+    let secretBytes = transmitSecret.count
+    if keys.version == .tls13 {
+      guard secretBytes == 32 || secretBytes == 48, receiveSecret.count == secretBytes else { return nil }
+    } else {
+      guard secretBytes == 0, receiveSecret.isEmpty else { return nil }
+    }
     let layer = UnsafeMutablePointer<TLSRecordLayer>.allocate(capacity: 1)
-    layer.initialize(to: TLSRecordLayer(version: keys.version, keyBytes: keys.cipher.keyBytes, secretBytes: transmitSecret.count))
-    for i in 0..<transmitSecret.count {
+    layer.initialize(to: TLSRecordLayer(version: keys.version, keyBytes: keys.cipher.keyBytes, secretBytes: secretBytes))
+    for i in 0..<secretBytes {
       layer.pointee.transmitSecret[i] = transmitSecret[i]
       layer.pointee.receiveSecret[i] = receiveSecret[i]
     }
     guard layer.pointee.install(keys.transmit, encrypt: true), layer.pointee.install(keys.receive, encrypt: false) else {
       free(layer)
-      return .failure(.derivationFailed)
+      return nil
     }
-    return .success(layer)
+    return layer
   }
 
   private init(version: TLSVersion, keyBytes: Int, secretBytes: Int) {
@@ -176,11 +194,13 @@ public struct TLSRecordLayer {
   /// §5.5): past 2^24 records (~270 GB in full records) we move ours on.
   public var transmitKeyWornOut: Bool { version == .tls13 && transmit.seq >= 1 << 24 }
 
-  /// A KeyUpdate(update_not_requested) under the current transmit key, after
-  /// which the transmit key moves on. Returns the record's length (0 if the
-  /// next key could not be derived: the connection must close).
-  public mutating func sealKeyUpdate(at out: UnsafeMutableRawPointer) -> Int {
-    let message: (UInt8, UInt8, UInt8, UInt8, UInt8) = (24, 0, 0, 1, 0)
+  /// A KeyUpdate under the current transmit key, after which the transmit
+  /// key moves on. The relay only answers (update_not_requested); asking the
+  /// peer (`requestingPeerUpdate`) is for the fuzz target's client side.
+  /// Returns the record's length (0 if the next key could not be derived:
+  /// the connection must close).
+  public mutating func sealKeyUpdate(at out: UnsafeMutableRawPointer, requestingPeerUpdate: Bool = false) -> Int {
+    let message: (UInt8, UInt8, UInt8, UInt8, UInt8) = (24, 0, 0, 1, requestingPeerUpdate ? 1 : 0)
     let n = withUnsafeBytes(of: message) { sealWhole($0, type: 22, at: out) }
     return nextKey(transmitting: true) ? n : 0
   }

@@ -43,6 +43,13 @@ public struct SessionTrafficKeys: Sendable, Equatable {
   public var transmit: TrafficKey
   /// Records this side receives.
   public var receive: TrafficKey
+
+  package init(version: TLSVersion, cipher: TLSRecordCipher, transmit: TrafficKey, receive: TrafficKey) {
+    self.version = version
+    self.cipher = cipher
+    self.transmit = transmit
+    self.receive = receive
+  }
 }
 
 extension UInt64 {
