@@ -203,4 +203,44 @@ final class TLSRecordLayerTests: XCTestCase {
     header[0] = 25
     XCTAssertNil(header.withUnsafeBytes { TLSRecordLayer.bodyLength(header: $0.baseAddress!) }, "not a record type")
   }
+
+  /// The explicit-keys constructor (make(from:) goes through it) refuses
+  /// secrets that do not fit the version instead of writing past its storage,
+  /// and two layers keyed as the ends of one session talk, KeyUpdates included.
+  func testExplicitKeysPairUpAndBadSecretsAreRefused() throws {
+    let aToB = TrafficKey(key: Array(repeating: 1, count: 16), fixedIV: Array(repeating: 2, count: 12), nextSequence: 0)
+    let bToA = TrafficKey(key: Array(repeating: 3, count: 16), fixedIV: Array(repeating: 4, count: 12), nextSequence: 0)
+    let keys = SessionTrafficKeys(version: .tls13, cipher: .aes128GCM, transmit: aToB, receive: bToA)
+    let secret = [UInt8](repeating: 5, count: 32)
+    XCTAssertNil(TLSRecordLayer.make(keys: keys, transmitSecret: [UInt8](repeating: 5, count: 64), receiveSecret: secret))
+    XCTAssertNil(TLSRecordLayer.make(keys: keys, transmitSecret: secret, receiveSecret: []))
+    var tls12 = keys
+    tls12.version = .tls12
+    XCTAssertNil(TLSRecordLayer.make(keys: tls12, transmitSecret: secret, receiveSecret: secret), "TLS 1.2 takes no secrets")
+
+    let a = try XCTUnwrap(TLSRecordLayer.make(keys: keys, transmitSecret: secret, receiveSecret: secret.map { $0 ^ 1 }))
+    let b = try XCTUnwrap(TLSRecordLayer.make(keys: SessionTrafficKeys(version: .tls13, cipher: .aes128GCM, transmit: bToA, receive: aToB),
+                                              transmitSecret: secret.map { $0 ^ 1 }, receiveSecret: secret))
+    defer {
+      TLSRecordLayer.free(a)
+      TLSRecordLayer.free(b)
+    }
+    var record = [UInt8](repeating: 0, count: 64)
+    let n = record.withUnsafeMutableBytes { a.pointee.sealKeyUpdate(at: $0.baseAddress!, requestingPeerUpdate: true) }
+    XCTAssertEqual(record.withUnsafeMutableBytes { b.pointee.open($0.baseAddress!, length: n) }, .keyUpdate(requested: true))
+    let m = record.withUnsafeMutableBytes { b.pointee.sealKeyUpdate(at: $0.baseAddress!) }
+    XCTAssertEqual(record.withUnsafeMutableBytes { a.pointee.open($0.baseAddress!, length: m) }, .keyUpdate(requested: false))
+    let hello: [UInt8] = Array("after both updates".utf8)
+    let length = record.withUnsafeMutableBytes { out in
+      hello.withUnsafeBytes { source in
+        var used = a.pointee.beginRecord(at: out.baseAddress!, plaintextBytes: hello.count)
+        a.pointee.seal(to: out.baseAddress! + used, from: source.baseAddress!, count: hello.count)
+        used += hello.count
+        return used + a.pointee.finishRecord(at: out.baseAddress! + used)
+      }
+    }
+    let content = record.withUnsafeMutableBytes { b.pointee.open($0.baseAddress!, length: length) }
+    XCTAssertEqual(content, .data(offset: 5, count: hello.count))
+    XCTAssertEqual(Array(record[5..<5 + hello.count]), hello)
+  }
 }
