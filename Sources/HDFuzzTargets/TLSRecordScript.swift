@@ -140,6 +140,9 @@ struct RecordStream {
     let tls13 = version == .tls13
     let body = content.count + padding + 16 + (tls13 ? 1 : 8)
     guard body <= TLSRecordLayer.maxRecordBodyBytes, tls13 || (20...24).contains(type) else { return .headerRejected }
+    // Plaintext over 2^14 (TLS 1.3: inner plaintext, type byte and padding included, over 2^14 + 1).
+    let innerBytes = content.count + (tls13 ? 1 + padding : 0)
+    guard innerBytes <= TLSRecordLayer.maxPlaintextBytes + (tls13 ? 1 : 0) else { return .opens(.failed(.recordOverflow), payload: []) }
     var realType = type
     var payload = content
     if tls13 {

@@ -131,6 +131,11 @@ public struct TLSRecordLayer {
 
   /// Opens the whole record at `record` (header + body, `length` bytes) in place.
   public mutating func open(_ record: UnsafeMutableRawPointer, length: Int) -> TLSRecordContent {
+    // bodyLength allows the ciphertext limit (2^14 + 256); the plaintext must
+    // still fit 2^14 bytes (TLS 1.3: 2^14 + 1 with the inner type byte and
+    // padding), RFC 8446 §5.2/§5.4, RFC 5246 §6.2.3, as OpenSSL checks it.
+    let innerPlaintextBytes = length - overheadBytes + (version == .tls13 ? 1 : 0)
+    guard innerPlaintextBytes <= Self.maxPlaintextBytes + (version == .tls13 ? 1 : 0) else { return .failed(.recordOverflow) }
     var offset = 0
     var type: UInt8 = 0
     let n = ctls_record_open(&receive, record.assumingMemoryBound(to: UInt8.self), length, &offset, &type)

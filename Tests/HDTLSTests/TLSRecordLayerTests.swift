@@ -243,4 +243,35 @@ final class TLSRecordLayerTests: XCTestCase {
     XCTAssertEqual(content, .data(offset: 5, count: hello.count))
     XCTAssertEqual(Array(record[5..<5 + hello.count]), hello)
   }
+
+  /// bodyLength admits 2^14 + 256 bytes of ciphertext; the plaintext in it
+  /// must still fit 2^14 (TLS 1.3: 2^14 + 1 with the type byte and padding),
+  /// or the record is a record_overflow, as OpenSSL has it.
+  func testPlaintextOverTheLimitIsARecordOverflow() throws {
+    for version in TLSVersion.allCases {
+      let ivBytes = version == .tls13 ? 12 : 4
+      let key = TrafficKey(key: Array(repeating: 7, count: 16), fixedIV: Array(repeating: 8, count: ivBytes), nextSequence: 0)
+      let keys = SessionTrafficKeys(version: version, cipher: .aes128GCM, transmit: key, receive: key)
+      let secret = [UInt8](repeating: 9, count: version == .tls13 ? 32 : 0)
+      // One layer whose transmit is its own receive: it opens what it seals.
+      let layer = try XCTUnwrap(TLSRecordLayer.make(keys: keys, transmitSecret: secret, receiveSecret: secret))
+      defer { TLSRecordLayer.free(layer) }
+      for (plaintextBytes, expected) in [(16_384, TLSRecordContent.data(offset: version == .tls13 ? 5 : 13, count: 16_384)),
+                                         (16_385, .failed(.recordOverflow))] {
+        let plaintext = pattern(plaintextBytes)
+        var record = [UInt8](repeating: 0, count: plaintextBytes + 64)
+        let length = record.withUnsafeMutableBytes { out in
+          plaintext.withUnsafeBytes { source in
+            var used = layer.pointee.beginRecord(at: out.baseAddress!, plaintextBytes: plaintextBytes)
+            layer.pointee.seal(to: out.baseAddress! + used, from: source.baseAddress!, count: plaintextBytes)
+            used += plaintextBytes
+            return used + layer.pointee.finishRecord(at: out.baseAddress! + used)
+          }
+        }
+        XCTAssertNotNil(record.withUnsafeBytes { TLSRecordLayer.bodyLength(header: $0.baseAddress!) }, "within the ciphertext limit")
+        XCTAssertEqual(record.withUnsafeMutableBytes { layer.pointee.open($0.baseAddress!, length: length) }, expected,
+                       "\(version), \(plaintextBytes) bytes")
+      }
+    }
+  }
 }
