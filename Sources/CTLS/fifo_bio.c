@@ -64,6 +64,15 @@ int ctls_fifo_bio_take_back(BIO *bio) {
   return rc == 0;
 }
 
+int ctls_fifo_bio_release_storage(BIO *bio) {
+  ctls_fifo *f = BIO_get_data(bio);
+  if (fifo_owned(f) || f->lentLeft) return 0;
+  free(f->data);
+  f->data = NULL;
+  f->start = f->end = f->capacity = 0;
+  return 1;
+}
+
 void ctls_fifo_bio_lend(BIO *bio, const void *bytes, size_t count) {
   ctls_fifo *f = BIO_get_data(bio);
   f->lent = bytes;

@@ -91,6 +91,17 @@ public struct TLSServerSession {
     ctls_fifo_bio_take_back(networkIn) != 0
   }
 
+  /// Gives back OpenSSL's record buffers and the FIFOs' storage (~65 KiB per
+  /// connection) once the records are someone else's (the worker's record
+  /// layer): the session then only holds what `free()` releases. Reading or
+  /// writing through it afterwards would allocate them again. False when
+  /// something is still buffered (nothing is released then).
+  @discardableResult
+  public func releaseRecordBuffers() -> Bool {
+    guard bufferedInputBytes == 0, pendingOutputBytes == 0, SSL_free_buffers(ssl) == 1 else { return false }
+    return ctls_fifo_bio_release_storage(networkIn) == 1 && ctls_fifo_bio_release_storage(networkOut) == 1
+  }
+
   /// Ciphertext waiting to be sent to the peer.
   public var pendingOutputBytes: Int { ctls_bio_pending(networkOut) }
 

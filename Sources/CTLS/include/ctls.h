@@ -37,6 +37,8 @@ BIO *ctls_fifo_bio_new(void);
 void ctls_fifo_bio_lend(BIO *bio, const void *bytes, size_t count);
 /// Copies the unread rest of lent bytes into the BIO (call before reusing them). 0 when out of memory.
 int ctls_fifo_bio_take_back(BIO *bio);
+/// Frees an empty FIFO's storage (it grows again on the next write). 0 when bytes are buffered.
+int ctls_fifo_bio_release_storage(BIO *bio);
 /// The certificate chain the peer sent (leaf first on the client side); not owned.
 STACK_OF(X509) *ctls_get_peer_cert_chain(const SSL *ssl);
 int ctls_x509_stack_count(STACK_OF(X509) *stack);

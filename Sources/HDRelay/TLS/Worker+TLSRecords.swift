@@ -35,6 +35,8 @@ extension Worker {
       tls.pointee.records = layer
       tls.pointee.phase = .records
       tlsStats?.add(.recordLayerSwitches)
+      // OpenSSL's record buffers and the BIOs' storage are idle from here on.
+      session.releaseRecordBuffers()
     case .failure:
       // Not worth trying again for this connection: it stays on OpenSSL.
       tls.pointee.recordsEligible = false
