@@ -61,8 +61,14 @@ final class PacketMemory {
   @inline(__always)
   func allocateFrame(frameBytes: Int) -> UnsafeMutableRawPointer? {
     let isLarge = frameBytes > PacketMemory.smallFrameBytesMax
-    let pool = isLarge ? large : small
-    guard let block = pool.allocate(fallbackBudget: &fallbackBudget, fallbacks: &fallbacks) else { return nil }
+    // Each pool called through its own property: a local `let pool = isLarge
+    // ? large : small` is a second strong reference, and the compiler retained
+    // and released it around the call, once per packet (perf: 1.5 % of the
+    // plain relay's CPU in swift_retain/release).
+    let allocated = isLarge
+      ? large.allocate(fallbackBudget: &fallbackBudget, fallbacks: &fallbacks)
+      : small.allocate(fallbackBudget: &fallbackBudget, fallbacks: &fallbacks)
+    guard let block = allocated else { return nil }
     block.storeBytes(of: UInt32(truncatingIfNeeded: frameBytes), as: UInt32.self)
     block.storeBytes(of: isLarge ? 1 : 0, toByteOffset: 4, as: UInt8.self)
     return block
@@ -70,7 +76,11 @@ final class PacketMemory {
 
   @inline(__always)
   func freeFrame(_ block: UnsafeMutableRawPointer) {
-    (FrameBlock.isLarge(block) ? large : small).free(block, fallbackBudget: &fallbackBudget)
+    if FrameBlock.isLarge(block) {
+      large.free(block, fallbackBudget: &fallbackBudget)
+    } else {
+      small.free(block, fallbackBudget: &fallbackBudget)
+    }
   }
 
   /// A raw small block (send-queue state); nil when out of memory.
