@@ -85,7 +85,7 @@ extension Worker {
         // TLS 1.3 KeyUpdate and the like leave an answer to send.
         if session.pendingOutputBytes > 0 { shipTLSOutput(slot, conn) }
         // Run dry at a record boundary: the worker's record layer can take over.
-        trySwitchToRecords(slot, conn, tls)
+        trySwitchToRecords(slot, conn)
         return
       case .closed:
         tlsStats?.add(.userspaceCloseNotify)

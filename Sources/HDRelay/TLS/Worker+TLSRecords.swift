@@ -24,9 +24,12 @@ import HDTLS
 extension Worker {
   /// Moves a session onto the worker's record layer when it can go now; a
   /// no-op otherwise (tried again the next time the session runs dry).
-  func trySwitchToRecords(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
-    guard tls.pointee.recordsEligible, tls.pointee.phase == .userspace, conn.pointee.state != .closing,
-      conn.pointee.state != .free, !conn.pointee.flags.contains(.closeAfterFlush)
+  /// Takes the TLS state from the connection rather than from the caller:
+  /// the send just before it may have closed the connection and freed it
+  /// (an answered HTTP request; found by AddressSanitizer).
+  func trySwitchToRecords(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>) {
+    guard conn.pointee.state != .closing, conn.pointee.state != .free, let tls = conn.pointee.tls,
+      tls.pointee.recordsEligible, tls.pointee.phase == .userspace, !conn.pointee.flags.contains(.closeAfterFlush)
     else { return }
     let session = tls.pointee.session
     guard session.inputAtRecordBoundary, session.pendingOutputBytes == 0 else { return }

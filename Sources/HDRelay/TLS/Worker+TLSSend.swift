@@ -22,7 +22,7 @@ extension Worker {
     if conn.pointee.state == .closing { return }
     shipTLSOutput(slot, conn)
     // OpenSSL's output is taken: the worker's record layer may take over.
-    trySwitchToRecords(slot, conn, tls)
+    trySwitchToRecords(slot, conn)
   }
 
   /// Plaintext gathered per TLS record: the TLS maximum, so queued small
