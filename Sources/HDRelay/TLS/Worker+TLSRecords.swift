@@ -267,8 +267,8 @@ extension Worker {
     return true
   }
 
-  /// One sendmsg of the staged bytes not yet sent.
-  private func submitStaged(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
+  /// One sendmsg of the staged bytes not yet sent (both record layers' ciphertext).
+  func submitStaged(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ tls: UnsafeMutablePointer<TLSConnection>) {
     let block = tls.pointee.staging!
     let iov = (block + TLSStaging.iovecOffset).assumingMemoryBound(to: iovec.self)
     iov.pointee.iov_base = block + TLSStaging.dataOffset + tls.pointee.stagedSentBytes

@@ -106,19 +106,7 @@ extension Worker {
       tls.pointee.stagedBytes = session.takeOutput(
         into: UnsafeMutableRawBufferPointer(start: data, count: TLSStaging.dataBytes))
     }
-    let block = tls.pointee.staging!
-    let iov = (block + TLSStaging.iovecOffset).assumingMemoryBound(to: iovec.self)
-    iov.pointee.iov_base = block + TLSStaging.dataOffset + tls.pointee.stagedSentBytes
-    iov.pointee.iov_len = tls.pointee.stagedBytes - tls.pointee.stagedSentBytes
-    let message = (block + TLSStaging.msghdrOffset).assumingMemoryBound(to: msghdr.self)
-    message.pointee = msghdr()
-    message.pointee.msg_iov = iov
-    message.pointee.msg_iovlen = 1
-    hd_prep_sendmsg(ring.sqe(), conn.pointee.fd, message, UserData(.send, slot: slot, generation: conn.pointee.generation).raw)
-    if !conn.pointee.flags.contains(.sendInFlight) { conn.pointee.sendProgressTick = tick }
-    conn.pointee.flags.insert(.sendInFlight)
-    conn.pointee.pendingOps += 1
-    stats.add(.sendCalls)
+    submitStaged(slot, conn, tls)
   }
 
   /// Nothing left to write: give the staging block back, finish an HTTP
