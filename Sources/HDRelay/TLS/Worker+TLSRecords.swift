@@ -252,14 +252,7 @@ extension Worker {
         used += layer.pointee.finishRecord(at: data + used)
         sealed += recordBytes
       }
-      q.complete(sent: sealed) { frame, sendClass in
-        if sendClass != .control {
-          stats.add(.packetsSent)
-        } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
-          conn.pointee.flags.remove(.pongPending)
-        }
-        memory.freeFrame(frame)
-      }
+      q.complete(sent: sealed) { frame, sendClass in releaseSentFrame(conn, frame, sendClass) }
       if sealed < offered { break fill }  // the staging block is full
     }
     tls.pointee.stagedBytes = used

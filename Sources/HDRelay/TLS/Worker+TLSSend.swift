@@ -58,14 +58,7 @@ extension Worker {
           gathered += bytes.count
         }
       }
-      q.complete(sent: offered) { frame, sendClass in
-        if sendClass != .control {
-          stats.add(.packetsSent)
-        } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
-          conn.pointee.flags.remove(.pongPending)
-        }
-        memory.freeFrame(frame)
-      }
+      q.complete(sent: offered) { frame, sendClass in releaseSentFrame(conn, frame, sendClass) }
     }
     if ok && gathered > 0 { ok = writeGathered(session, gather, &gathered) }
     guard ok else {
@@ -73,6 +66,18 @@ extension Worker {
       return beginClose(slot, reason: .writeError)
     }
     releaseIdleSendQueue(slot, conn)
+  }
+
+  /// A frame encrypted (so done with): counted as sent, a pong clears the
+  /// pending flag, the block goes back. Both record layers' send paths.
+  @inline(__always)
+  func releaseSentFrame(_ conn: UnsafeMutablePointer<Connection>, _ frame: UnsafeMutableRawPointer, _ sendClass: SendClass) {
+    if sendClass != .control {
+      stats.add(.packetsSent)
+    } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
+      conn.pointee.flags.remove(.pongPending)
+    }
+    memory.freeFrame(frame)
   }
 
   /// Encrypts the gathered plaintext as one record and empties the gather buffer.
