@@ -13,6 +13,7 @@
 // the record (we send the sequence number, as OpenSSL does), AAD = sequence,
 // type, version, plaintext length.
 #include "ctls.h"
+#include <pthread.h>
 #include <string.h>
 
 enum { header_bytes = 5, tag_bytes = 16, explicit_nonce_bytes = 8 };
@@ -37,9 +38,22 @@ static void record_nonce(const ctls_record_cipher *rc, const uint8_t *explicit_n
   }
 }
 
+// Fetched once per process: EVP_aes_*_gcm() are legacy handles that make
+// every init look the provider implementation up again (a KeyUpdate and each
+// connection's switch re-key).
+static EVP_CIPHER *aes128_gcm, *aes256_gcm;
+static pthread_once_t ciphers_once = PTHREAD_ONCE_INIT;
+
+static void fetch_ciphers(void) {
+  aes128_gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+  aes256_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+  ERR_clear_error();
+}
+
 int ctls_record_cipher_init(ctls_record_cipher *rc, int encrypt, int tls13, const uint8_t *key, size_t key_bytes,
                             const uint8_t *iv, size_t iv_bytes, uint64_t seq) {
-  const EVP_CIPHER *cipher = key_bytes == 16 ? EVP_aes_128_gcm() : key_bytes == 32 ? EVP_aes_256_gcm() : NULL;
+  pthread_once(&ciphers_once, fetch_ciphers);
+  const EVP_CIPHER *cipher = key_bytes == 16 ? aes128_gcm : key_bytes == 32 ? aes256_gcm : NULL;
   if (!cipher || iv_bytes != (tls13 ? 12u : 4u)) return 0;
   if (!rc->ctx && !(rc->ctx = EVP_CIPHER_CTX_new())) return 0;
   memset(rc->iv, 0, sizeof rc->iv);

@@ -82,25 +82,14 @@ enum TrafficKeyDerivation {
     return (key, iv)
   }
 
-  /// HKDF-Expand-Label(secret, label, "", length) of RFC 8446 §7.1.
+  /// HKDF-Expand-Label(secret, label, "", length) of RFC 8446 §7.1, on the
+  /// process's cached HKDF contexts (TLS 1.3 hashes are SHA-256 and SHA-384).
   static func hkdfExpandLabel(secret: [UInt8], label: String, length: Int, digest: OpaquePointer) -> [UInt8]? {
-    let fullLabel = Array("tls13 ".utf8) + Array(label.utf8)
-    let info = [UInt8(length >> 8), UInt8(length & 0xff), UInt8(fullLabel.count)] + fullLabel + [0]
-    guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nil) else { return nil }
-    defer { EVP_PKEY_CTX_free(ctx) }
+    let type = EVP_MD_get_type(digest)
+    guard type == NID_sha256 || type == NID_sha384 else { return nil }
     var out = [UInt8](repeating: 0, count: length)
-    var outLength = length
-    guard EVP_PKEY_derive_init(ctx) == 1,
-      EVP_PKEY_CTX_set_hkdf_mode(ctx, EVP_PKEY_HKDEF_MODE_EXPAND_ONLY) == 1,
-      EVP_PKEY_CTX_set_hkdf_md(ctx, digest) == 1,
-      EVP_PKEY_CTX_set1_hkdf_key(ctx, secret, Int32(secret.count)) == 1,
-      EVP_PKEY_CTX_add1_hkdf_info(ctx, info, Int32(info.count)) == 1,
-      EVP_PKEY_derive(ctx, &out, &outLength) == 1, outLength == length
-    else {
-      ERR_clear_error()
-      return nil
-    }
-    return out
+    let ok = ctls_hkdf_expand_label(type == NID_sha384 ? 1 : 0, secret, secret.count, label, &out, length)
+    return ok == 1 ? out : nil
   }
 
   private static func tls12KeyBlock(ssl: OpaquePointer, digest: OpaquePointer, bytes: Int) -> [UInt8]? {

@@ -70,6 +70,13 @@ ssize_t ctls_ktls_send_record(int fd, const void *buf, size_t len, uint8_t recor
 uint16_t ctls_ktls_version_tls12(void);
 uint16_t ctls_ktls_version_tls13(void);
 
+// ---- HKDF-Expand-Label of RFC 8446 §7.1 with an empty context (hkdf_expand_label.c) ----
+/// Writes `out_bytes` of HKDF-Expand-Label(secret, label, "", out_bytes) with
+/// SHA-384 (`sha384` != 0) or SHA-256; `label` is without the "tls13 "
+/// prefix. 1 on success.
+int ctls_hkdf_expand_label(int sha384, const uint8_t *secret, size_t secret_bytes, const char *label,
+                           uint8_t *out, size_t out_bytes);
+
 // ---- the relay's own AES-GCM record layer (record_cipher.c) ----
 /// One direction's record protection: an AES-GCM context keyed once, the
 /// fixed IV (TLS 1.3: 12-byte write IV; TLS 1.2: 4-byte salt) and the next
