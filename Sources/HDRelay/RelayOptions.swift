@@ -42,6 +42,9 @@ public struct RelayOptions: Sendable {
   /// verify_clients.url: verifications queued or in flight per worker before new
   /// ones count as queue_full (tests lower it).
   var verifyPendingPerWorkerMax = ClientVerifier.pendingPerWorkerMaxDefault
+  /// Receive buffers queued frames may hold per worker before frames are
+  /// copied instead of sent in place (tests lower it).
+  var recvBuffersHeldForFramesMax = Tuning.recvBuffersHeldForFramesMax
   /// What https mesh peers and an https verify_clients.url must chain to.
   var outboundTrust: TLSTrust { .outbound(caFile: config.tlsCAFile, setting: "tls_ca_file") }
 

@@ -51,6 +51,12 @@ public struct RelayStatsSnapshot: Sendable, Equatable {
   /// Packets sent on to another relay of the region (mesh.peers), and the
   /// mesh.peers links currently up.
   public var meshForwardedPackets: UInt64 = 0
+  /// RecvPacket frames sent straight from the receive buffer they arrived in,
+  /// frames copied because too many receive buffers were held, and the
+  /// receive buffers held for queued frames now (gauge).
+  public var packetsSentInPlace: UInt64 = 0
+  public var inPlaceHoldLimitCopies: UInt64 = 0
+  public var recvBuffersHeldForFrames: UInt64 = 0
   public var meshPeersConnected: UInt64 = 0
   /// mesh.peers links that were up and were lost (peer closed, error, or
   /// silent for mesh.link_timeout_seconds).

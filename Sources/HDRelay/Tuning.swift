@@ -32,6 +32,12 @@ enum Tuning {
   /// only as receives fill them. Issue 15 (perf profile, 10 pairs batched):
   /// at 32 KiB every receive also sent an ACK, 9 % of the relay's CPU.
   static let recvBufferBytes = 64 * 1024
+  /// Receive buffers that queued frames sent in place (Worker+Forward) may
+  /// keep from the kernel at once; past it frames are copied into pool
+  /// blocks. A stalled receiver holds its frames' buffers until the write
+  /// timeout, so this keeps three quarters of the ring for receives (and
+  /// above the ENOBUFS re-arm share, recvRearmFreeDivisor).
+  static let recvBuffersHeldForFramesMax = recvBufferCount / 4
   /// Most one receive takes with more than one worker or over userspace TLS (see armRecv).
   static let recvBytesNarrow: UInt32 = 32 * 1024
   /// After ENOBUFS, a multishot recv is re-armed only when this share of the

@@ -65,6 +65,25 @@ final class RelayTLSRecordLayerTests: XCTestCase {
     XCTAssertEqual(tlsStats.recordLayerSwitches, 1, "only the AES-GCM one")
   }
 
+  private func packet(_ client: DERPClient) throws -> [UInt8] {
+    let frame = try client.receive(until: { if case .recvPacket = $0 { return true } else { return false } }, timeoutSeconds: 10)
+    guard case .recvPacket(_, let packet) = frame else { return [] }
+    return packet
+  }
+
+  /// Frames opened in place in the receive buffer leave from it (issue 15);
+  /// frames OpenSSL decrypted into its scratch are copied.
+  func testRecordLayerFramesLeaveFromTheReceiveBufferAndOpenSSLsAreCopied() throws {
+    let chacha = try client(TLSClientOptions(version: .tls13, tls13CipherSuites: "TLS_CHACHA20_POLY1305_SHA256"))
+    let aes = try client(TLSClientOptions(version: .tls13))
+    for i in 0..<50 { try chacha.send(to: aes.publicKey, packet: pattern(1_400, seed: UInt8(i))) }
+    for i in 0..<50 { XCTAssertEqual(try packet(aes), pattern(1_400, seed: UInt8(i))) }
+    XCTAssertEqual(relay.statsSnapshot().packetsSentInPlace, 0, "OpenSSL's plaintext is in its scratch, never sent in place")
+    for i in 0..<50 { try aes.send(to: chacha.publicKey, packet: pattern(1_400, seed: UInt8(i))) }
+    for i in 0..<50 { XCTAssertEqual(try packet(chacha), pattern(1_400, seed: UInt8(i))) }
+    XCTAssertGreaterThan(relay.statsSnapshot().packetsSentInPlace, 0, "records opened in place")
+  }
+
   /// A client asks for a KeyUpdate three times mid-stream: the relay follows
   /// each new client key and answers with its own, and traffic flows on.
   func testKeyUpdatesMidStreamAreFollowedAndAnswered() throws {

@@ -60,6 +60,18 @@ enum MetricsExposition {
       "hyper_derp_frame_pool_misses_total",
       help: "Packet buffers taken from the heap because the worker's pool was empty.",
       totals.poolFallbacks)
+    writer.counter(
+      "hyper_derp_packets_sent_in_place_total",
+      help: "RecvPacket frames sent straight from the receive buffer their SendPacket arrived in (no copy).",
+      totals.packetsSentInPlace)
+    writer.counter(
+      "hyper_derp_in_place_limit_copies_total",
+      help: "Frames copied into packet memory instead because queued frames already held the most receive buffers allowed.",
+      totals.inPlaceHoldLimitCopies)
+    writer.gauge(
+      "hyper_derp_recv_buffers_held",
+      help: "Receive buffers kept from the kernel because queued frames still point into them.",
+      .integer(totals.recvBuffersHeldForFrames))
   }
 
   /// derper's packet counters (derp_packets_received, derp_packets_dropped…), Prometheus-style.

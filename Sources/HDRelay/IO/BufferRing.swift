@@ -4,7 +4,9 @@
 import CURing
 
 /// `count` receive buffers of `bufferBytes` each, lent to the kernel and
-/// returned by the worker right after it has consumed a completion's bytes.
+/// returned by the worker once it has consumed a completion's bytes and every
+/// queued frame sent straight from the buffer (in place, Worker+Forward) has
+/// left: each buffer counts its holds, the receive's own plus one per frame.
 final class BufferRing {
   let groupID: Int32
   let count: Int
@@ -15,6 +17,12 @@ final class BufferRing {
   private let mask: Int32
   /// Buffers currently owned by the kernel (lent and not yet completed).
   private(set) var lentToKernel: Int
+  /// Holds per buffer while the worker owns it: the receive being handled and
+  /// each queued frame that points into it.
+  private let holds: UnsafeMutablePointer<UInt32>
+  /// Buffers kept from the kernel after their receive was handled, because
+  /// queued frames still point into them.
+  private(set) var heldForFrames: Int = 0
 
   init(ring: Ring, groupID: Int32, count: Int, bufferBytes: Int) throws(RelayError) {
     precondition(count > 0 && count & (count - 1) == 0, "buffer ring size must be a power of two")
@@ -34,6 +42,8 @@ final class BufferRing {
     self.memory = mem
     self.mask = io_uring_buf_ring_mask(UInt32(count))
     self.lentToKernel = 0
+    self.holds = .allocate(capacity: count)
+    self.holds.initialize(repeating: 0, count: count)
     for id in 0..<count {
       io_uring_buf_ring_add(br, mem + id * bufferBytes, UInt32(bufferBytes), UInt16(id), mask, Int32(id))
     }
@@ -44,6 +54,7 @@ final class BufferRing {
   func release(ring: Ring) {
     hd_buf_ring_free(&ring.ring, ringPointer, UInt32(count), groupID)
     munmap(memory, count * bufferBytes)
+    holds.deallocate()
   }
 
   /// Start of buffer `id`.
@@ -53,6 +64,44 @@ final class BufferRing {
   /// The kernel filled buffer `id`; the worker now owns it until `recycle`.
   @inline(__always)
   func tookFromKernel() { lentToKernel -= 1 }
+
+  /// Buffer `id`'s bytes are being handled: the receive holds it.
+  @inline(__always)
+  func beginHandling(_ id: Int) { holds[id] = 1 }
+
+  /// A queued frame points into buffer `id` (which is being handled).
+  @inline(__always)
+  func holdForFrame(_ id: Int) { holds[id] += 1 }
+
+  /// The receive is done with buffer `id`: back to the kernel unless frames still point into it.
+  @inline(__always)
+  func endHandling(_ id: Int) {
+    holds[id] -= 1
+    if holds[id] == 0 {
+      recycle(id)
+    } else {
+      heldForFrames += 1
+    }
+  }
+
+  /// A frame that pointed into buffer `id` was sent or dropped. The
+  /// receive's own hold outlives every frame taken during it, so reaching
+  /// zero here means the receive already ended.
+  @inline(__always)
+  func releaseFrame(_ id: Int) {
+    holds[id] -= 1
+    if holds[id] == 0 {
+      heldForFrames -= 1
+      recycle(id)
+    }
+  }
+
+  /// Whether `pointer ..< pointer + bytes` lies inside buffer `id`.
+  @inline(__always)
+  func contains(_ id: Int, _ pointer: UnsafeRawPointer, bytes: Int) -> Bool {
+    let start = UnsafeRawPointer(buffer(id))
+    return pointer >= start && pointer + bytes <= start + bufferBytes
+  }
 
   /// Lends buffer `id` back to the kernel.
   @inline(__always)
@@ -66,8 +115,10 @@ final class BufferRing {
   var hasRearmShare: Bool { lentToKernel >= count / Tuning.recvRearmFreeDivisor }
 
   /// Gives the pages of the (idle) buffers back to the kernel; they are
-  /// faulted in again as zero pages on the next receive.
+  /// faulted in again as zero pages on the next receive. Never while a
+  /// queued frame still points into one.
   func trimResidentMemory() {
+    guard heldForFrames == 0 else { return }
     _ = madvise(memory, count * bufferBytes, MADV_DONTNEED)
   }
 }

@@ -1,19 +1,35 @@
 // A worker's packet memory: small and large block pools with one shared heap
 // fallback budget. Frames are stored in blocks with a 16-byte header in
-// front: frame length and which pool the block came from.
+// front: frame length and which pool the block came from. A frame sent in
+// place from a receive buffer (Worker+Forward) has only the header, in a
+// small block, pointing at its bytes there.
 
-/// Header layout of a frame block: [frameBytes: UInt32][poolClass: UInt8] … data at 16.
+/// Header layout of a frame block: [frameBytes: UInt32][kind: UInt8][tag: UInt8 (FrameTag)][recvBuffer: UInt16] at 0,
+/// then either the frame at 16, or (kind `inReceiveBuffer`) the frame's address at 8.
 enum FrameBlock {
   static let headerBytes = 16
 
+  /// Where a frame block came from, and so where its bytes are.
+  enum Kind: UInt8 {
+    case small = 0
+    case large = 1
+    /// A small block holding only the header; the bytes are in a receive buffer.
+    case inReceiveBuffer = 2
+  }
+
+  @inline(__always) static func kind(_ block: UnsafeMutableRawPointer) -> UInt8 {
+    block.load(fromByteOffset: 4, as: UInt8.self)
+  }
   @inline(__always) static func data(_ block: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
-    block + headerBytes
+    kind(block) == Kind.inReceiveBuffer.rawValue
+      ? block.load(fromByteOffset: 8, as: UnsafeMutableRawPointer.self) : block + headerBytes
   }
   @inline(__always) static func frameBytes(_ block: UnsafeMutableRawPointer) -> Int {
     Int(block.load(as: UInt32.self))
   }
-  @inline(__always) static func isLarge(_ block: UnsafeMutableRawPointer) -> Bool {
-    block.load(fromByteOffset: 4, as: UInt8.self) != 0
+  /// The receive buffer an in-place frame points into.
+  @inline(__always) static func receiveBuffer(_ block: UnsafeMutableRawPointer) -> Int {
+    Int(block.load(fromByteOffset: 6, as: UInt16.self))
   }
 }
 
@@ -70,16 +86,37 @@ final class PacketMemory {
       : small.allocate(fallbackBudget: &fallbackBudget, fallbacks: &fallbacks)
     guard let block = allocated else { return nil }
     block.storeBytes(of: UInt32(truncatingIfNeeded: frameBytes), as: UInt32.self)
-    block.storeBytes(of: isLarge ? 1 : 0, toByteOffset: 4, as: UInt8.self)
+    block.storeBytes(of: (isLarge ? FrameBlock.Kind.large : .small).rawValue, toByteOffset: 4, as: UInt8.self)
     return block
   }
 
+  /// A header block for the `frameBytes` at `frame` in receive buffer
+  /// `receiveBuffer`; nil when out of memory.
   @inline(__always)
-  func freeFrame(_ block: UnsafeMutableRawPointer) {
-    if FrameBlock.isLarge(block) {
+  func allocateFrame(frameBytes: Int, at frame: UnsafeMutableRawPointer, receiveBuffer: Int) -> UnsafeMutableRawPointer? {
+    guard let block = small.allocate(fallbackBudget: &fallbackBudget, fallbacks: &fallbacks) else { return nil }
+    block.storeBytes(of: UInt32(truncatingIfNeeded: frameBytes), as: UInt32.self)
+    block.storeBytes(of: FrameBlock.Kind.inReceiveBuffer.rawValue, toByteOffset: 4, as: UInt8.self)
+    block.storeBytes(of: UInt16(truncatingIfNeeded: receiveBuffer), toByteOffset: 6, as: UInt16.self)
+    block.storeBytes(of: frame, toByteOffset: 8, as: UnsafeMutableRawPointer.self)
+    return block
+  }
+
+  /// Frees a frame block. Returns the receive buffer the frame pointed into
+  /// (the caller releases its hold, Worker.freeFrame), or -1.
+  @inline(__always)
+  func freeFrame(_ block: UnsafeMutableRawPointer) -> Int {
+    switch FrameBlock.kind(block) {
+    case FrameBlock.Kind.large.rawValue:
       large.free(block, fallbackBudget: &fallbackBudget)
-    } else {
+      return -1
+    case FrameBlock.Kind.inReceiveBuffer.rawValue:
+      let receiveBuffer = FrameBlock.receiveBuffer(block)
       small.free(block, fallbackBudget: &fallbackBudget)
+      return receiveBuffer
+    default:
+      small.free(block, fallbackBudget: &fallbackBudget)
+      return -1
     }
   }
 

@@ -25,6 +25,10 @@ enum Counter: Int, CaseIterable {
   case watchers
   /// Packets handed to a mesh link (mesh.peers) for another relay.
   case meshForwardedPackets
+  /// RecvPacket frames sent straight from the receive buffer, and frames
+  /// copied instead because too many buffers were held (issue 15); receive
+  /// buffers held for queued frames (gauge).
+  case packetsSentInPlace, inPlaceHoldLimitCopies, recvBuffersHeldForFrames
   /// Gauges for /debug/workers only.
   case currentPeers, poolBytesInUse
   case hsTimeout, hsBadHTTP, hsNonDERP, hsBadFirstFrame, hsBadClientInfo, hsPeerClosed
@@ -122,6 +126,9 @@ final class WorkerStats: @unchecked Sendable {
     s.busyPollMisses &+= load(.busyPollMisses)
     s.watchers &+= load(.watchers)
     s.meshForwardedPackets &+= load(.meshForwardedPackets)
+    s.packetsSentInPlace &+= load(.packetsSentInPlace)
+    s.inPlaceHoldLimitCopies &+= load(.inPlaceHoldLimitCopies)
+    s.recvBuffersHeldForFrames &+= load(.recvBuffersHeldForFrames)
     s.currentPeers &+= load(.currentPeers)
     let hs: [(HandshakeFailure, Counter)] = [
       (.timeout, .hsTimeout), (.badHTTP, .hsBadHTTP), (.nonDERPRequest, .hsNonDERP),

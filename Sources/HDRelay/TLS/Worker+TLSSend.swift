@@ -77,7 +77,7 @@ extension Worker {
     } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
       conn.pointee.flags.remove(.pongPending)
     }
-    memory.freeFrame(frame)
+    freeFrame(frame)
   }
 
   /// Encrypts the gathered plaintext as one record and empties the gather buffer.

@@ -10,6 +10,8 @@ final class RelayShared: @unchecked Sendable {
   let config: Config
   let keyPair: DERPKeyPair
   let workerCount: Int
+  /// Receive buffers queued frames may hold per worker (RelayOptions).
+  let recvBuffersHeldForFramesMax: Int
   let logSink: RelayLogSink
   let acceptLimiter: AcceptRateLimiter
   /// TLS on the DERP port (nil = plain TCP).
@@ -43,6 +45,7 @@ final class RelayShared: @unchecked Sendable {
     keyPair = options.serverKeyPair
     meshKey = options.meshKey
     workerCount = options.workerCount
+    recvBuffersHeldForFramesMax = options.recvBuffersHeldForFramesMax
     logSink = options.log
     acceptLimiter = AcceptRateLimiter(perSecond: options.config.maxAcceptRatePerSecond)
     tls = options.tls as? RelayTLS

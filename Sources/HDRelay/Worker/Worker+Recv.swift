@@ -4,7 +4,9 @@
 // a sender can push in before backpressure or the rate limit stops reading it
 // (a multishot recv drained whole socket buffers into one batch, overflowing
 // the destination queues). Every received byte goes through `receiveBytes`,
-// the transport seam, and the provided buffer is returned right after.
+// the transport seam, and the provided buffer is returned right after, or,
+// when RecvPacket frames were queued in place in it (Worker+Forward), once
+// the last of them has left.
 @preconcurrency import Glibc
 import CURing
 
@@ -45,10 +47,13 @@ extension Worker {
       if rateBytesPerSecond > 0 && conn.pointee.state == .registered && !conn.pointee.flags.contains(.meshPeer) {
         chargeRate(conn, bytes: Int(c.result))
       }
+      buffers.beginHandling(id)
       if conn.pointee.state != .closing {
+        receivingBuffer = id
         receiveHolding(slot, conn, buffers.buffer(id), Int(c.result))
+        receivingBuffer = -1
       }
-      buffers.recycle(id)
+      buffers.endHandling(id)
     } else if c.hasBuffer {
       buffers.tookFromKernel()
       buffers.recycle(c.bufferID)

@@ -39,13 +39,20 @@ extension Worker {
     dirtyHead = slot
   }
 
+  /// Frees a frame block, and releases the receive buffer an in-place frame pointed into.
+  @inline(__always)
+  func freeFrame(_ block: UnsafeMutableRawPointer) {
+    let receiveBuffer = memory.freeFrame(block)
+    if receiveBuffer >= 0 { buffers.releaseFrame(receiveBuffer) }
+  }
+
   /// Queues a RecvPacket frame block; applies the head/tail drop policy.
   @inline(__always)
   func enqueuePacket(_ slot: Int32, _ conn: UnsafeMutablePointer<Connection>, _ block: UnsafeMutableRawPointer,
                      kind: PacketKind, packetBytes: Int) {
     block.storeBytes(of: FrameTag.data.rawValue, toByteOffset: 5, as: UInt8.self)
     guard let q = sendQueue(conn) else {
-      memory.freeFrame(block)
+      freeFrame(block)
       stats.drop(.noMemory, kind, packetBytes: packetBytes)
       return
     }
@@ -69,13 +76,13 @@ extension Worker {
       }
     }
     if !q.push(block, sendClass, capacity: capacity, dropped: &dropped) {
-      memory.freeFrame(block)
+      freeFrame(block)
       stats.drop(.queueTail, kind, packetBytes: packetBytes)
       return
     }
     if let old = dropped {
       stats.drop(.queueHead, kind, packetBytes: FrameBlock.frameBytes(old) - FrameWriter.recvPacketHeaderBytes)
-      memory.freeFrame(old)
+      freeFrame(old)
     }
     markDirty(slot, conn)
   }
@@ -96,7 +103,7 @@ extension Worker {
     guard let q = sendQueue(conn),
       q.push(block, .control, capacity: Tuning.controlFramesMax, dropped: &dropped)
     else {
-      memory.freeFrame(block)
+      freeFrame(block)
       stats.add(.controlFramesDropped)
       return false
     }
@@ -104,7 +111,7 @@ extension Worker {
       // Control frames are never dropped from the head: put it back isn't
       // possible, so count it (only reachable with a full queue of idle frames).
       if old.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue { conn.pointee.flags.remove(.pongPending) }
-      memory.freeFrame(old)
+      freeFrame(old)
       stats.add(.controlFramesDropped)
     }
     markDirty(slot, conn)
@@ -204,7 +211,7 @@ extension Worker {
         } else if frame.load(fromByteOffset: 5, as: UInt8.self) == FrameTag.pong.rawValue {
           conn.pointee.flags.remove(.pongPending)
         }
-        memory.freeFrame(frame)
+        freeFrame(frame)
       }
     } else if c.result < 0 && c.result != -EAGAIN && c.result != -EINTR {
       if conn.pointee.state != .closing { beginClose(slot, reason: .writeError) }
@@ -241,7 +248,7 @@ extension Worker {
         stats.drop(.writeError, sendClass == .disco ? .disco : .other,
                    packetBytes: FrameBlock.frameBytes(frame) - FrameWriter.recvPacketHeaderBytes)
       }
-      memory.freeFrame(frame)
+      freeFrame(frame)
     }
     memory.freeQueueBlock(block)
     conn.pointee.sendQueue = nil

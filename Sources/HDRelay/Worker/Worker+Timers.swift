@@ -53,6 +53,7 @@ extension Worker {
     }
     stats.set(.poolBytesInUse, memory.bytesInUse)
     stats.set(.poolFallbacks, Int(memory.fallbacks))
+    stats.set(.recvBuffersHeldForFrames, buffers.heldForFrames)
     if conns.live == 0 {
       memory.trimIfIdle()
       if starvedSlots.isEmpty { buffers.trimResidentMemory() }

@@ -42,6 +42,9 @@ final class Worker: @unchecked Sendable {
   var backpressuredSlots: [Int32] = []
   /// The connection whose frames are being handled (-1: none, e.g. cross-worker records).
   var currentSender: Int32 = -1
+  /// The provided buffer whose bytes are being handled (frames in it may be
+  /// sent in place, Worker+Forward), or -1.
+  var receivingBuffer: Int = -1
   /// Senders on other workers paused on behalf of this worker's congested destinations.
   var remotePauses = RemotePauses()
   /// Control messages that found a cross-worker ring full, per destination worker.
@@ -69,6 +72,8 @@ final class Worker: @unchecked Sendable {
   let busyPollNanoseconds: UInt64
   /// Receives may take a whole 64 KiB buffer (one worker; see armRecv).
   let wideReceives: Bool
+  /// Receive buffers queued in-place frames may hold (Tuning.recvBuffersHeldForFramesMax).
+  let recvBuffersHeldForFramesMax: Int
   var lastWorkNanoseconds: UInt64 = 0
 
   // Thread bookkeeping.
@@ -107,6 +112,7 @@ final class Worker: @unchecked Sendable {
     self.rateBurstBytes = max(rate, Tuning.peerRateBurstBytesMin)
     self.busyPollNanoseconds = UInt64(max(0, shared.config.busyPollMicroseconds)) * 1000
     self.wideReceives = shared.workerCount == 1
+    self.recvBuffersHeldForFramesMax = shared.recvBuffersHeldForFramesMax
     controlPending.initialize(to: 0)
     wakeBuffer.initialize(to: 0)
   }
