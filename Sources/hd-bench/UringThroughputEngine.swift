@@ -158,7 +158,13 @@ final class UringThroughputEngine {
         for i in senders.indices where !senders[i].dead {
           let allowed = framesAllowed(i, phase: phase, elapsedSeconds: elapsed)
           if !senders[i].inFlight { postSend(i, framesAllowed: allowed) }
-          if paced && senders[i].inFlight && allowed &* UInt64(senders[i].batch.frameBytes) > senders[i].postedEnd {
+          // Backlog from what is due, not from the allowance: that is clamped to
+          // one batch ahead, so with one frame per write it never exceeded the
+          // frame in flight and each sender wrote one frame per tick (10 pairs
+          // topped out at ~560 Mbit/s whatever the offered rate).
+          if paced && senders[i].inFlight
+            && framesDue(i, elapsedSeconds: elapsed) &* UInt64(senders[i].batch.frameBytes) > senders[i].postedEnd
+          {
             backlog = true
           }
         }
@@ -206,6 +212,16 @@ final class UringThroughputEngine {
     }
     if let cap = messagesPerSender { allowed = min(allowed, cap) }
     return allowed
+  }
+
+  /// Paced: frames this sender should have written by now (its schedule, or the
+  /// rate), at most the per-sender cap.
+  @inline(__always)
+  func framesDue(_ i: Int, elapsedSeconds: Double) -> UInt64 {
+    let s = senders[i]
+    let due = jittered ? s.schedule.due : UInt64(elapsedSeconds * senderBytesPerSecond / Double(config.messageBytes))
+    if let cap = messagesPerSender { return min(due, cap) }
+    return due
   }
 
   func allSendersFinished() -> Bool {
