@@ -63,6 +63,12 @@ final class UringThroughputEngine {
   /// (small batches, e.g. one frame per write), so the loop must not sleep
   /// until the next tick but post again as sends complete.
   var backlog = false
+  /// Paced, and one write per tick carries fewer frames than a tick makes due
+  /// (small batches against the 0.2 ms tick floor, e.g. one frame per write):
+  /// the backlog then follows what is due. Batched senders keep the allowance
+  /// (at most one batch ahead), so a sender behind a saturated relay still
+  /// writes once per tick rather than waking the loop on every completion.
+  let batchSlowerThanTick: Bool
 
   /// The paced tick for `config` (both engines): half a batch per sender, bounded.
   static func pacedTick(_ config: ThroughputConfig) -> Int64 {
@@ -79,6 +85,8 @@ final class UringThroughputEngine {
     paced = config.rateMbps > 0
     senderBytesPerSecond = config.rateMbps * 1e6 / 8 / Double(max(1, config.pairs))
     pacedTickNanoseconds = Self.pacedTick(config)
+    let framesPerTick = senderBytesPerSecond / Double(max(1, config.messageBytes)) * Double(pacedTickNanoseconds) / 1e9
+    batchSlowerThanTick = paced && framesPerTick >= Double(config.batchFrames)
     jittered = paced && config.jitterPercent > 0
     ring = try Ring(entries: UInt32(max(64, (4 * config.pairs).nextPowerOfTwo)))
     for i in 0..<config.pairs {
@@ -158,13 +166,12 @@ final class UringThroughputEngine {
         for i in senders.indices where !senders[i].dead {
           let allowed = framesAllowed(i, phase: phase, elapsedSeconds: elapsed)
           if !senders[i].inFlight { postSend(i, framesAllowed: allowed) }
-          // Backlog from what is due, not from the allowance: that is clamped to
-          // one batch ahead, so with one frame per write it never exceeded the
-          // frame in flight and each sender wrote one frame per tick (10 pairs
-          // topped out at ~560 Mbit/s whatever the offered rate).
-          if paced && senders[i].inFlight
-            && framesDue(i, elapsedSeconds: elapsed) &* UInt64(senders[i].batch.frameBytes) > senders[i].postedEnd
-          {
+          // With small batches the backlog follows what is due: the allowance is
+          // clamped to one batch ahead, so at one frame per write it never
+          // exceeded the frame in flight and each sender wrote one frame per
+          // tick (10 pairs topped out at ~560 Mbit/s whatever the offered rate).
+          let ahead = batchSlowerThanTick ? framesDue(i, elapsedSeconds: elapsed) : allowed
+          if paced && senders[i].inFlight && ahead &* UInt64(senders[i].batch.frameBytes) > senders[i].postedEnd {
             backlog = true
           }
         }
