@@ -51,7 +51,13 @@ enum ReportFloorTable {
       let goodput = R.meanOrSingle(f, "goodput_mbps")
       let rowFloor = tls ? copyFloor.flatMap { c in cryptoFloor.map { c + $0 } } : copyFloor
       let ratio = cost.flatMap { c in rowFloor.map { c / $0 } }
-      let offered = R.double(R.field(f, "rate_mbps")).map { $0 > 0 ? ", " + JSONOut.format($0, decimals: 0) + " Mbit/s offered" : "" } ?? ""
+      // A paced row that fell short of its offered rate is not at "the same
+      // aggregate rate" as its neighbours: say so next to the rate.
+      let offered = R.double(R.field(f, "rate_mbps")).map { rate -> String in
+        guard rate > 0 else { return "" }
+        let short = goodput.map { $0 < 0.95 * rate } ?? false
+        return ", " + JSONOut.format(rate, decimals: 0) + " Mbit/s offered" + (short ? " (not reached)" : "")
+      } ?? ""
       let goodputText = goodput.map { JSONOut.format($0, decimals: 1) } ?? "—"
       let costText = cost.map { JSONOut.format($0, decimals: 3) } ?? "—"
       let floorText = rowFloor.map { JSONOut.format($0, decimals: 3) } ?? "—"

@@ -164,6 +164,7 @@ enum ThroughputCommand {
     r.sendingSeconds = outcome.sendingSeconds
     r.windowSeconds = outcome.windowSeconds
     r.drainedSeconds = outcome.drainedSeconds
+    r.writesOffTick = outcome.writesOffTick
     r.corruptStreams = corrupt
     r.otherFrames = other
   }
@@ -219,6 +220,7 @@ enum ThroughputCommand {
       ("messages_recv_window", .uint(r.receivedInWindow)),
       ("offered_achieved_mbps", .num(r.windowSeconds > 0
         ? Double(r.sentInWindow) * Double(c.messageBytes) * 8 / 1e6 / r.windowSeconds : 0, 1)),
+      ("generator_writes_off_tick", .uint(r.writesOffTick)),
       ("corrupt_streams", .int(Int64(r.corruptStreams))),
       ("generator_cpu_sec", .num(r.generatorCPUSeconds, 3)),
       ("generator_cpu_us_per_msg", .num(r.generatorCPUMicrosecondsPerMessage, 3)),

@@ -59,6 +59,8 @@ struct ThroughputResult: Sendable {
   var windowSeconds = 0.0
   /// Seconds the receivers spent draining after senders stopped.
   var drainedSeconds = 0.0
+  /// Paced io_uring engine: writes a completion (not the tick) let a sender make.
+  var writesOffTick: UInt64 = 0
   var corruptStreams = 0
   var otherFrames: UInt64 = 0
   var generatorCPUSeconds = 0.0

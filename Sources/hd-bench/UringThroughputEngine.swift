@@ -113,6 +113,9 @@ final class UringThroughputEngine {
     var sendingSeconds = 0.0
     var windowSeconds = 0.0
     var drainedSeconds = 0.0
+    /// Paced: writes posted in a loop pass that a send completion started, not
+    /// the tick (senders catching up with what is due, see `backlog`).
+    var writesOffTick: UInt64 = 0
   }
 
   /// Runs warm-up, window, stop and drain on the calling thread.
@@ -163,9 +166,13 @@ final class UringThroughputEngine {
             senders[i].schedule.advance(to: now, gapNanoseconds: gap, jitter: config.jitterFraction, random: &random)
           }
         }
+        let tickPass = now >= nextTick
         for i in senders.indices where !senders[i].dead {
           let allowed = framesAllowed(i, phase: phase, elapsedSeconds: elapsed)
-          if !senders[i].inFlight { postSend(i, framesAllowed: allowed) }
+          if !senders[i].inFlight {
+            postSend(i, framesAllowed: allowed)
+            if paced && !tickPass && senders[i].inFlight { outcome.writesOffTick &+= 1 }
+          }
           // With small batches the backlog follows what is due: the allowance is
           // clamped to one batch ahead, so at one frame per write it never
           // exceeded the frame in flight and each sender wrote one frame per
