@@ -196,7 +196,9 @@ final class Worker: @unchecked Sendable {
     buffers = try BufferRing(ring: ring, groupID: 0, count: Tuning.recvBufferCount, bufferBytes: Tuning.recvBufferBytes)
   }
 
-  private func tearDown() {
+  /// Closes listeners and gives back the ring and its receive buffers (the
+  /// worker thread at exit; ConnectionFeed when it is dropped).
+  func tearDown() {
     closeListeners()
     buffers.release(ring: ring)
     buffers = nil
