@@ -1,7 +1,7 @@
 // The floor table of `hd-bench report` (issue 15): the relay's CPU per GB for
 // batched, one-frame-per-write and many-peer loads, each divided by the floor
 // measured in the same run: iperf3's sender + receiver CPU per GB (one kernel
-// send and one receive per byte) for plain TCP, plus two AES-128-GCM passes at
+// send and one receive per byte; the median of samples spread over the run) for plain TCP, plus two AES-128-GCM passes at
 // 16 KiB from `openssl speed` for userspace TLS.
 
 enum ReportFloorTable {
@@ -35,7 +35,13 @@ enum ReportFloorTable {
     let cryptoFloor = aes16k.map { 2 * 1e9 / $0 }
     var out = "### Production-shaped load vs the copy floor (issue 15)\n\n"
     if let floor, let copyFloor {
-      out += "Copy floor (same run): iperf3 one stream, 128 KiB writes, sender \(R.text(R.field(floor, "sender_cpu_pct"))) % + "
+      // bench.sh takes several samples spread over the run and keeps the median one.
+      var samples = ""
+      if let count = R.double(R.field(floor, "sample_count")), count > 1 {
+        let each = R.text(R.field(floor, "samples_cpu_sec_per_gb")).split(separator: " ").joined(separator: ", ")
+        samples = "median of \(Int(count)) samples spread over the run (\(each) CPU-s/GB); that one: "
+      }
+      out += "Copy floor (same run): iperf3 one stream, 128 KiB writes, \(samples)sender \(R.text(R.field(floor, "sender_cpu_pct"))) % + "
         + "receiver \(R.text(R.field(floor, "receiver_cpu_pct"))) % of a core = **\(JSONOut.format(copyFloor, decimals: 3)) CPU-s/GB**"
       if let cryptoFloor {
         out += "; two AES-128-GCM passes at 16 KiB (`openssl speed`) add \(JSONOut.format(cryptoFloor, decimals: 3))"

@@ -100,6 +100,10 @@ final class ProductionShapeTests: XCTestCase {
     XCTAssertTrue(table.contains("| 1.000 | **1.50** | ≤ 1.7 |"), table)
     XCTAssertTrue(table.contains("| prod-tcp-1w-many-rate01000 | plain TCP, 1 frame/write, many pairs, paced, jitter, 1000 Mbit/s offered |"), table)
     XCTAssertTrue(table.contains("Plain TCP: 1000 pairs cost **1.20×** the relay CPU per GB of 10 pairs"), table)
+    var sampled = results
+    sampled[0] = ("floor", T.fields(#"{"test":"floor","sender_cpu_pct":50.0,"receiver_cpu_pct":45.0,"cpu_sec_per_gb":0.5,"sample_count":3,"samples_cpu_sec_per_gb":"0.450 0.500 0.660"}"#))
+    XCTAssertTrue(ReportFloorTable.render(sampled).contains(
+      "128 KiB writes, median of 3 samples spread over the run (0.450, 0.500, 0.660 CPU-s/GB); that one: sender 50.0 % + receiver 45.0 % of a core = **0.500 CPU-s/GB**"))
     var short = results
     short[3] = ("prod-tcp-1w-b1j-rate01000", T.fields(#"{"test":"throughput","active_pairs":10,"rate_mbps":1000.0,"goodput_mbps":558.7,"relay_cpu_sec_per_gb":1.0}"#))
     XCTAssertTrue(ReportFloorTable.render(short).contains("paced, jitter, 1000 Mbit/s offered (not reached) | 558.7 |"))
