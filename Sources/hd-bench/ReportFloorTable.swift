@@ -1,8 +1,9 @@
 // The floor table of `hd-bench report` (issue 15): the relay's CPU per GB for
 // batched, one-frame-per-write and many-peer loads, each divided by the floor
 // measured in the same run: iperf3's sender + receiver CPU per GB (one kernel
-// send and one receive per byte; the median of samples spread over the run) for plain TCP, plus two AES-128-GCM passes at
-// 16 KiB from `openssl speed` for userspace TLS.
+// send and one receive per byte; the median of samples spread over the run)
+// for plain TCP, plus two AES-128-GCM passes at 16 KiB from `openssl speed`
+// for userspace TLS.
 
 enum ReportFloorTable {
   typealias R = ReportCommand

@@ -221,8 +221,8 @@ final class UringThroughputEngine {
     var allowed = s.framesWritten + UInt64(s.batch.frames)
     if paced {
       // Cumulative allowance (like the C++ tool, no burst cap), at most one batch ahead.
-      let byRate = jittered ? s.schedule.due : UInt64(elapsedSeconds * senderBytesPerSecond / Double(config.messageBytes))
-      allowed = min(allowed, max(byRate, (s.bytesWritten + UInt64(s.batch.frameBytes) - 1) / UInt64(s.batch.frameBytes)))
+      let due = framesDue(i, elapsedSeconds: elapsedSeconds)
+      allowed = min(allowed, max(due, (s.bytesWritten + UInt64(s.batch.frameBytes) - 1) / UInt64(s.batch.frameBytes)))
     }
     if let cap = messagesPerSender { allowed = min(allowed, cap) }
     return allowed
