@@ -63,8 +63,8 @@ fuzz: deps
 soak: deps
 	bash scripts/soak.sh
 
-# Integration tests under AddressSanitizer and ThreadSanitizer (not CI: too
-# slow to build there; latest result in docs/robustness.md).
+# Integration tests under AddressSanitizer and ThreadSanitizer, all suites and
+# leaks on (CI runs a subset: Tests/suites/sanitizers.sh; docs/robustness.md).
 sanitize: deps
 	bash scripts/sanitize.sh
 
