@@ -168,7 +168,8 @@ final class UringThroughputEngine {
         }
         let tickPass = now >= nextTick
         for i in senders.indices where !senders[i].dead {
-          let allowed = framesAllowed(i, phase: phase, elapsedSeconds: elapsed)
+          let due = paced ? framesDue(i, elapsedSeconds: elapsed) : 0
+          let allowed = framesAllowed(i, phase: phase, due: due)
           if !senders[i].inFlight {
             postSend(i, framesAllowed: allowed)
             if paced && !tickPass && senders[i].inFlight { outcome.writesOffTick &+= 1 }
@@ -177,7 +178,7 @@ final class UringThroughputEngine {
           // clamped to one batch ahead, so at one frame per write it never
           // exceeded the frame in flight and each sender wrote one frame per
           // tick (10 pairs topped out at ~560 Mbit/s whatever the offered rate).
-          let ahead = batchSlowerThanTick ? framesDue(i, elapsedSeconds: elapsed) : allowed
+          let ahead = batchSlowerThanTick ? due : allowed
           if paced && senders[i].inFlight && ahead &* UInt64(senders[i].batch.frameBytes) > senders[i].postedEnd {
             backlog = true
           }
@@ -213,15 +214,16 @@ final class UringThroughputEngine {
     return outcome
   }
 
+  /// Frames sender `i` may have written after its next write; `due` is its
+  /// `framesDue` (the loop computes it once per pass, paced runs only).
   @inline(__always)
-  func framesAllowed(_ i: Int, phase: Phase, elapsedSeconds: Double) -> UInt64 {
+  func framesAllowed(_ i: Int, phase: Phase, due: UInt64) -> UInt64 {
     let s = senders[i]
     // Stopping: only finish a partly written frame, never start a new one.
     if phase == .stopping { return (s.bytesWritten + UInt64(s.batch.frameBytes) - 1) / UInt64(s.batch.frameBytes) }
     var allowed = s.framesWritten + UInt64(s.batch.frames)
     if paced {
       // Cumulative allowance (like the C++ tool, no burst cap), at most one batch ahead.
-      let due = framesDue(i, elapsedSeconds: elapsedSeconds)
       allowed = min(allowed, max(due, (s.bytesWritten + UInt64(s.batch.frameBytes) - 1) / UInt64(s.batch.frameBytes)))
     }
     if let cap = messagesPerSender { allowed = min(allowed, cap) }
